@@ -1,0 +1,44 @@
+"""Flask application factory: configuration, database, migrations, the JSON API and CLI commands."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from processes.db import db
+
+from . import cli, config
+from .api import register_api
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers work while a writer commits; the busy timeout makes writers queue, not fail.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app.config.from_mapping(config.load(Path(app.instance_path)))
+    app.config.update(overrides or {})
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS)
+    register_api(app)
+    cli.register(app)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,53 @@
+"""The JSON API under /api/v1: bearer-token authentication, error mapping and blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, request
+from flask_smorest import Api
+
+from processes.errors import ServiceError
+from processes.identity import actor_for_token
+
+from . import cases, definitions, instances, tasks
+
+PREFIX = "/api/v1"
+
+
+def _authenticate():
+    if not request.path.startswith(PREFIX):
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    actor = actor_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if actor is None:
+        response = jsonify(code="unauthenticated", message="Send a valid API token: Authorization: Bearer <token>.")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="mace"'
+        return response
+    g.actor = actor
+    return None
+
+
+def _service_error(error: ServiceError):
+    return jsonify(error.to_dict()), error.status
+
+
+def _request_invalid(error):
+    # webargs reports malformed bodies as 422; report them like form errors: 400 with field messages.
+    messages = getattr(error, "data", {}).get("messages", {})
+    fields = {f"{loc}.{name}" if loc != "json" else name: msgs
+              for loc, by_field in messages.items() for name, msgs in by_field.items()}
+    return jsonify(code="invalid_input", message="The request has fields to correct.", errors=fields), 400
+
+
+def register_api(app: Flask) -> None:
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "security": [{"bearerAuth": []}],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    })
+    api = Api(app)
+    for module in (definitions, cases, tasks, instances):
+        api.register_blueprint(module.blp, url_prefix=PREFIX)
+    app.before_request(_authenticate)
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(422, _request_invalid)

@@ -1,0 +1,141 @@
+"""Marshmallow schemas for the API's requests and responses."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from processes.clock import aware
+
+
+class UtcDateTime(fields.DateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(aware(value), attr, obj, **kwargs)
+
+
+KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,99}$", error="Use lower-case letters, digits, '-' and '_'.")
+
+
+class DeployIn(Schema):
+    key = fields.String(required=True, validate=KEY)
+    files = fields.Dict(keys=fields.String(validate=validate.Length(1, 255)), values=fields.String(),
+                        required=True, validate=validate.Length(min=1))
+
+
+class DefinitionOut(Schema):
+    id = fields.Integer()
+    key = fields.String()
+    version = fields.Integer()
+    content_hash = fields.String()
+    entry_process_id = fields.String()
+    deployed_at = UtcDateTime()
+    files = fields.Function(lambda d: sorted(d.files))
+
+
+class DefinitionQuery(Schema):
+    key = fields.String(validate=KEY)
+
+
+class CaseIn(Schema):
+    area = fields.String(required=True)
+    child_name = fields.String(required=True, validate=validate.Length(1, 200))
+    date_of_birth = fields.Date(allow_none=True, load_default=None)
+
+
+class CaseOut(Schema):
+    id = fields.Integer()
+    area = fields.String(attribute="area_code")
+    child_name = fields.String()
+    date_of_birth = fields.Date(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class StartIn(Schema):
+    key = fields.String(required=True, validate=KEY)
+    data = fields.Dict(load_default=dict)
+
+
+class InstanceOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    definition_key = fields.Function(lambda i: i.definition.key)
+    definition_version = fields.Function(lambda i: i.definition.version)
+    process_id = fields.String()
+    status = fields.String()
+    previous_id = fields.Integer(allow_none=True)
+    started_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    instance_id = fields.Integer()
+    element_id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    area = fields.String(attribute="area_code")
+    assignee_id = fields.Integer(allow_none=True)
+    status = fields.String()
+    created_at = UtcDateTime()
+    due_at = UtcDateTime(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
+    completed_by_id = fields.Integer(allow_none=True)
+
+
+class TaskDetailOut(TaskOut):
+    form_schema = fields.Dict()
+
+
+class InboxQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    mine = fields.Boolean(load_default=False)
+
+
+class InboxOut(Schema):
+    total = fields.Integer()
+    tasks = fields.List(fields.Nested(TaskOut))
+
+
+class CompleteIn(Schema):
+    data = fields.Dict(required=True)
+
+
+class ReassignIn(Schema):
+    username = fields.String(required=True)
+
+
+class MessageIn(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    payload = fields.Dict(load_default=dict)
+    key = fields.String(validate=KEY)
+
+
+class CancelIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 255))
+
+
+class TimerOut(Schema):
+    element_id = fields.String()
+    fire_at = UtcDateTime()
+
+
+class InstanceStateOut(Schema):
+    instance = fields.Nested(InstanceOut)
+    open_tasks = fields.List(fields.Nested(TaskOut))
+    timers = fields.List(fields.Nested(TimerOut))
+
+
+class AuditOut(Schema):
+    at = UtcDateTime()
+    user_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    instance_id = fields.Integer(allow_none=True)
+    human_task_id = fields.Integer(allow_none=True)
+    detail = fields.String(allow_none=True)
+
+
+class CaseHistoryOut(Schema):
+    instances = fields.List(fields.Nested(InstanceOut))
+    steps = fields.List(fields.Nested(TaskOut))
+    audit = fields.List(fields.Nested(AuditOut))

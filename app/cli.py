@@ -1,0 +1,99 @@
+"""`flask` commands for areas, users, tokens, deploying definitions, timers and demo data."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from processes import bundle_files, demo, identity, repository, runtime
+from processes.errors import ServiceError
+
+
+def _fail(error: ServiceError) -> None:
+    details = getattr(error, "errors", None) or [p.to_dict() for p in getattr(error, "problems", [])]
+    raise click.ClickException(f"{error.message} {details or ''}".strip())
+
+
+def register(app: Flask) -> None:
+    @app.cli.group()
+    def areas():
+        """Partnership areas."""
+
+    @areas.command("add")
+    @click.argument("code")
+    @click.argument("name")
+    def add_area(code, name):
+        """Add (or rename) an area."""
+        identity.create_area(code, name)
+        click.echo(f"Area {code} saved.")
+
+    @app.cli.group()
+    def users():
+        """Users, their roles and areas."""
+
+    @users.command("add")
+    @click.argument("username")
+    @click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
+    @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for more.")
+    @click.option("--area", "areas_", multiple=True, required=True, help="An area code; repeat for more.")
+    def add_user(username, display_name, roles, areas_):
+        """Add a user with roles and areas."""
+        try:
+            identity.create_user(username, display_name, list(roles), list(areas_))
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"User {username} added.")
+
+    @app.cli.group()
+    def tokens():
+        """API tokens."""
+
+    @tokens.command("create")
+    @click.argument("username")
+    @click.option("--name", default="api", help="What the token is for.")
+    def create_token(username, name):
+        """Create an API token; it is shown once, only its hash is stored."""
+        try:
+            click.echo(identity.create_token(username, name))
+        except ServiceError as error:
+            _fail(error)
+
+    @app.cli.group()
+    def definitions():
+        """Pathway definitions."""
+
+    @definitions.command("deploy")
+    @click.argument("key")
+    @click.argument("folder", type=click.Path(exists=True, file_okay=False))
+    def deploy(key, folder):
+        """Validate and deploy the BPMN, DMN and form files in FOLDER as the next version of KEY."""
+        try:
+            definition, created = repository.deploy(None, key, bundle_files.read_folder(folder))
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"{key} v{definition.version} {'deployed' if created else 'unchanged'}.")
+
+    @app.cli.group()
+    def timers():
+        """Timer events."""
+
+    @timers.command("fire-due")
+    def fire_due():
+        """Fire every due timer now (the worker's sweep does this on a schedule)."""
+        fired = sum(len(runtime.fire_due_timers(i)) for i in runtime.due_timer_instances())
+        click.echo(f"{fired} timer(s) fired.")
+
+    @app.cli.group("demo")
+    def demo_group():
+        """Fictional demo data."""
+
+    @demo_group.command("seed")
+    def seed():
+        """Create demo areas, one user per role, the pathway and some cases (once)."""
+        tokens_ = demo.seed(current_app.config["PATHWAY_KEY"])
+        if tokens_ is None:
+            click.echo("Demo data already present.")
+            return
+        click.echo("Demo users and their API tokens (fictional; shown once):")
+        for username, token in tokens_.items():
+            click.echo(f"  {username:32} {token}")

@@ -1,0 +1,1 @@
+"""The engine service layer: repository, runtime, tasks and history services over SpiffWorkflow."""

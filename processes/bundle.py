@@ -1,0 +1,117 @@
+"""Parsing a bundle of BPMN, DMN and form files into SpiffWorkflow specs, safely and once per version."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_PROPERTY = "formUiSchemaFilename"
+DUE_PROPERTY = "due_in"
+CONTINUE_PROPERTY = "continue_as_new"
+
+
+class UnsafeXml(ValueError):
+    """XML that declares a DOCTYPE; BPMN never needs one and entities are an attack surface."""
+
+
+# Entities are never resolved, no network is touched and DTDs are never loaded, so neither
+# external entities (XXE) nor entity expansion ("billion laughs") can do anything.
+_XML_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+    remove_comments=False,
+)
+
+
+def parse_xml(content: str | bytes) -> etree._ElementTree:
+    """Parse untrusted XML; raises etree.XMLSyntaxError or UnsafeXml."""
+    data = content.encode() if isinstance(content, str) else content
+    if re.search(rb"<!DOCTYPE|<!ENTITY", data[:65536], re.IGNORECASE):
+        raise UnsafeXml("declares a DOCTYPE or ENTITY, which is not allowed in BPMN or DMN files")
+    root = etree.fromstring(data, parser=_XML_PARSER)
+    return etree.ElementTree(root)
+
+
+@dataclass
+class ParsedBundle:
+    """The specs of every executable process of a bundle, with its forms."""
+
+    specs: dict[str, BpmnProcessSpec]
+    subprocess_specs: dict[str, dict[str, BpmnProcessSpec]]
+    forms: dict[str, dict[str, Any]]
+    entry_process_id: str | None = None
+    message_starts: dict[str, str] = field(default_factory=dict)
+
+    def all_specs(self) -> list[BpmnProcessSpec]:
+        seen: dict[str, BpmnProcessSpec] = dict(self.specs)
+        for subs in self.subprocess_specs.values():
+            seen.update(subs)
+        return list(seen.values())
+
+
+def is_bpmn(name: str) -> bool:
+    return name.endswith(".bpmn")
+
+
+def is_dmn(name: str) -> bool:
+    return name.endswith(".dmn")
+
+
+def is_form(name: str) -> bool:
+    return name.endswith(".json")
+
+
+def start_message_names(spec: BpmnProcessSpec) -> list[str]:
+    """Message names that start this process; empty for a process with a plain start event."""
+    names = []
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and not isinstance(task_spec.event_definition, NoneEventDefinition):
+            names.append(getattr(task_spec.event_definition, "name", ""))
+    return names
+
+
+def called_process_ids(spec: BpmnProcessSpec) -> set[str]:
+    return {ts.spec for ts in spec.task_specs.values() if isinstance(ts, CallActivity)}
+
+
+def build(files: dict[str, str], key: str) -> ParsedBundle:
+    """Parse a bundle already known to be well-formed; raises Spiff's ValidationException on bad specs."""
+    parser = SpiffBpmnParser()
+    for name in sorted(files):
+        if is_bpmn(name):
+            parser.add_bpmn_xml(parse_xml(files[name]), filename=name)
+        elif is_dmn(name):
+            parser.add_dmn_xml(parse_xml(files[name]), filename=name)
+    executable = [pid for pid, pp in parser.process_parsers.items() if pp.process_executable]
+    specs = {pid: parser.get_spec(pid) for pid in executable}
+    subprocess_specs = {pid: parser.get_subprocess_specs(pid) for pid in executable}
+    forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
+    bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms)
+    called = set().union(*(called_process_ids(s) for s in bundle.all_specs())) if specs else set()
+    top_level = [pid for pid in executable if pid not in called]
+    plain = [pid for pid in top_level if not start_message_names(specs[pid])]
+    bundle.entry_process_id = key if key in plain else (plain[0] if len(plain) == 1 else None)
+    for pid in top_level:
+        for message in start_message_names(specs[pid]):
+            bundle.message_starts[message] = pid
+    return bundle
+
+
+@lru_cache(maxsize=64)
+def _cached(definition_id: int, key: str, files_json: str) -> ParsedBundle:
+    return build(json.loads(files_json), key)
+
+
+def for_definition(definition) -> ParsedBundle:
+    """The parsed bundle of a deployed definition, parsed once per process (definitions never change)."""
+    return _cached(definition.id, definition.key, json.dumps(definition.files, sort_keys=True))

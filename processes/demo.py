@@ -1,0 +1,34 @@
+"""Fictional demo data for a local run: areas, one user per role, the pathway and a few cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import bundle_files, cases, identity, repository, runtime
+from .db import db
+from .models import User
+from .roles import ROLES
+
+AREAS = {"north": "Northshire North", "south": "Northshire South"}
+PATHWAY_FOLDER = Path(__file__).resolve().parent.parent / "bpmn"
+# Invented names only: nothing here may come from the seed documents.
+CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder", "south")]
+
+
+def seed(pathway_key: str) -> dict[str, str] | None:
+    """Create the demo data once; returns each demo user's new API token, or None if already seeded."""
+    if db.session.query(User.id).first() is not None:
+        return None
+    for code, name in AREAS.items():
+        identity.create_area(code, name)
+    tokens = {}
+    for role, label in ROLES.items():
+        username = f"demo-{role.replace('_', '-')}"
+        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS))
+        tokens[username] = identity.create_token(username, "demo")
+    repository.deploy(None, pathway_key, bundle_files.read_folder(PATHWAY_FOLDER))
+    referrer = identity.Actor.of(identity.get_user("demo-referrer"))
+    for child, area in CHILDREN:
+        case = cases.create(referrer, area, child)
+        runtime.start(referrer, case.id, pathway_key)
+    return tokens

@@ -1,0 +1,46 @@
+"""Form schemas of user tasks and validation of submitted data against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import FormatChecker
+from jsonschema.validators import validator_for
+
+from . import bundle as bundles
+from .errors import InvalidInput
+from .models import ProcessDefinition
+
+
+def schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any]:
+    return bundles.for_definition(definition).forms.get(form or "", {"type": "object"})
+
+
+_validators: dict[tuple[int, str], Any] = {}
+
+
+def _validator(definition: ProcessDefinition, form: str):
+    """Compiled once per definition version and form; versions never change once deployed."""
+    key = (definition.id, form)
+    if key not in _validators:
+        schema = schema_for(definition, form)
+        _validators[key] = validator_for(schema)(schema, format_checker=FormatChecker())
+    return _validators[key]
+
+
+def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None:
+    """Raise InvalidInput naming every field that is wrong; return quietly when the data is good."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The form data must be an object of field values.", {"data": ["Must be an object."]})
+    if form is None:
+        return
+    errors: dict[str, list[str]] = {}
+    for error in _validator(definition, form).iter_errors(data):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            path = ".".join(filter(None, [path, error.message.split("'")[1]]))
+        elif error.validator == "additionalProperties":
+            path = path or "data"
+        errors.setdefault(path or "data", []).append(error.message)
+    if errors:
+        raise InvalidInput(f"The form has {len(errors)} field(s) to correct.", errors)

@@ -1,0 +1,97 @@
+"""Users, their roles and areas, and hashed API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .clock import now
+from .db import db
+from .errors import InvalidInput, NotFound
+from .models import ApiToken, Area, User, UserArea, UserRole
+from .roles import MANAGER_ROLES, ROLES
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, with the roles and areas that decide what they may see and do."""
+
+    id: int
+    username: str
+    roles: frozenset[str]
+    areas: frozenset[str]
+
+    @property
+    def is_manager(self) -> bool:
+        return bool(self.roles & MANAGER_ROLES)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, frozenset(r.role for r in user.roles),
+                   frozenset(a.area_code for a in user.areas))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_area(code: str, name: str) -> Area:
+    area = db.session.get(Area, code)
+    if area is None:
+        area = Area(code=code, name=name)
+        db.session.add(area)
+    else:
+        area.name = name
+    db.session.commit()
+    return area
+
+
+def create_user(username: str, display_name: str, roles: list[str], areas: list[str]) -> User:
+    errors: dict[str, list[str]] = {}
+    unknown_roles = sorted(set(roles) - set(ROLES))
+    if unknown_roles:
+        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(ROLES)}."]
+    known_areas = set(db.session.scalars(select(Area.code).where(Area.code.in_(areas))))
+    if set(areas) - known_areas:
+        errors["areas"] = [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        errors["username"] = [f"The username '{username}' is taken."]
+    if errors:
+        raise InvalidInput("The user was not created.", errors)
+    user = User(username=username, display_name=display_name, created_at=now(),
+                roles=[UserRole(role=r) for r in sorted(set(roles))],
+                areas=[UserArea(area_code=a) for a in sorted(set(areas))])
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def get_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user '{username}'.")
+    return user
+
+
+def create_token(username: str, name: str = "api") -> str:
+    """A new API token for the user; the plain token is returned once and only its hash is kept."""
+    user = get_user(username)
+    token = "mace_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token), created_at=now()))
+    db.session.commit()
+    return token
+
+
+def actor_for_token(token: str) -> Actor | None:
+    # Tokens are 256 random bits, so a fast hash is safe here, unlike for passwords.
+    user = db.session.scalar(
+        select(User).join(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None),
+                                          User.is_active.is_(True))
+    )
+    return Actor.of(user) if user else None

@@ -1,0 +1,178 @@
+"""Database tables: definitions, cases, instances, human tasks, timers, audit and identity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import db
+
+Timestamp = DateTime(timezone=True)
+
+
+class Area(db.Model):
+    """A partnership area (e.g. Mid, South); cases and users belong to areas."""
+
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    areas: Mapped[list[UserArea]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class UserArea(db.Model):
+    __tablename__ = "user_areas"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
+
+
+class ApiToken(db.Model):
+    """An API token; only its SHA-256 digest is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ProcessDefinition(db.Model):
+    """One deployed version of a bundle of BPMN, DMN and form files."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_process_definitions_key_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    entry_process_id: Mapped[str] = mapped_column(String(255))
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deployed_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Case(db.Model):
+    """A child whose pathway the partnership runs; the area decides who may see it."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    child_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ProcessInstance(db.Model):
+    """A running pathway for a case, pinned to the definition version it started on."""
+
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    # Optimistic concurrency: an UPDATE that finds another version raises StaleDataError.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(db.Model):
+    """A user task, kept in step with the workflow on every save; inboxes read only this table."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "spiff_task_id", name="uq_human_tasks_instance_spiff_task"),
+        Index("ix_human_tasks_queue", "status", "area_code", "role", "due_at"),
+        Index("ix_human_tasks_assignee", "assignee_id", "status", "due_at"),
+        Index("ix_human_tasks_status_due", "status", "due_at"),
+        Index("ix_human_tasks_instance_status", "instance_id", "status"),
+        Index("ix_human_tasks_case_completed", "case_id", "completed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    area_code: Mapped[str] = mapped_column(String(40))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    process_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(40))
+    form: Mapped[str | None] = mapped_column(String(255))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Timer(db.Model):
+    """A waiting timer event; sweeps find due ones by the indexed fire time alone."""
+
+    __tablename__ = "timers"
+    __table_args__ = (UniqueConstraint("instance_id", "spiff_task_id", name="uq_timers_instance_spiff_task"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    fire_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class AuditEvent(db.Model):
+    """Append-only record of who read or changed what; it never holds form contents."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_case_at", "case_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    detail: Mapped[str | None] = mapped_column(String(255))
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _audit_is_append_only(_mapper, _connection, target: AuditEvent) -> None:
+    raise PermissionError(f"Audit event {target.id} cannot be changed or deleted.")

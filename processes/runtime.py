@@ -1,0 +1,245 @@
+"""Runtime service: start instances, complete user tasks, fire timers, deliver messages, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import audit, forms, repository, serialization, workflow_sync
+from . import bundle as bundles
+from .access import can_see_task, visible_case
+from .clock import aware, now
+from .db import db
+from .errors import Conflict, Forbidden, NotFound, WorkflowFailed
+from .identity import Actor
+from .models import Case, HumanTask, ProcessDefinition, ProcessInstance, Timer
+from .scripting import ScriptRejected
+from .transaction import atomic
+
+# Errors whose message names code (a variable, a module, a rule), never the values in a child's record.
+_SAFE_DETAIL = (NameError, ImportError, ScriptRejected, SyntaxError, AttributeError)
+
+
+def _engine(step: Callable[[], Any]) -> Any:
+    """Run a workflow step, turning a failing script or expression into WorkflowFailed."""
+    try:
+        return step()
+    except SpiffWorkflowException as exc:
+        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+        cause = getattr(exc, "exception", None) or exc.__cause__
+        detail = f"{type(cause).__name__}: {cause}" if isinstance(cause, _SAFE_DETAIL) else \
+            (type(cause).__name__ if cause else "the workflow could not continue")
+        raise WorkflowFailed(element, detail) from None
+
+
+def _lock(instance_id: int) -> ProcessInstance:
+    """Load an instance holding its row lock (PostgreSQL) so changes to one instance queue up."""
+    instance = db.session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
+    )
+    if instance is None:
+        raise NotFound(f"No process instance {instance_id}.")
+    return instance
+
+
+def _load(instance: ProcessInstance) -> BpmnWorkflow:
+    return serialization.load(instance.state, bundles.for_definition(instance.definition), instance.process_id)
+
+
+def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, actor: Actor | None, at: datetime) -> None:
+    """Persist state, keep task and timer rows in step, and end or continue the instance."""
+    if workflow.is_completed():
+        instance.status, instance.ended_at = "completed", at
+        instance.state = serialization.dump(workflow)
+        workflow_sync.clear(instance, at)
+        _continue_as_new(instance, workflow, case, actor, at)
+    else:
+        instance.state = serialization.dump(workflow)
+        workflow_sync.sync(instance, workflow, case, at)
+
+
+def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, actor: Actor | None,
+                     at: datetime) -> None:
+    """An end event marked continue_as_new starts the next cycle as a fresh instance.
+
+    Each cycle's state starts empty, so a step costs the same in a case's fortieth review as in its
+    first; the earlier cycles stay visible through the human_tasks and audit tables.
+    """
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        target = workflow_sync.properties(task).get(bundles.CONTINUE_PROPERTY)
+        if target:
+            definition = repository.require_latest(instance.definition.key)
+            _start(definition, target, case, actor, dict(task.data), at, previous=instance)
+            return
+
+
+def _start(definition: ProcessDefinition, process_id: str, case: Case, actor: Actor | None,
+           data: dict[str, Any], at: datetime, previous: ProcessInstance | None = None,
+           message: BpmnEvent | None = None) -> ProcessInstance:
+    parsed = bundles.for_definition(definition)
+    if process_id not in parsed.specs:
+        raise NotFound(f"Definition {definition.key} v{definition.version} has no process '{process_id}'.")
+    workflow = serialization.new_workflow(parsed, process_id)
+    workflow.data.update(data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    if message is not None:
+        _engine(lambda: (workflow.do_engine_steps(), workflow.send_event(message)))
+    _engine(workflow.do_engine_steps)
+    instance = ProcessInstance(
+        case_id=case.id, definition_id=definition.id, definition=definition, process_id=process_id,
+        status="running", state="", started_at=at, started_by_id=actor.id if actor else None,
+        previous_id=previous.id if previous else None,
+    )
+    db.session.add(instance)
+    db.session.flush()
+    _save(instance, workflow, case, actor, at)
+    audit.record(actor, "instance.start", case_id=case.id, instance_id=instance.id,
+                 detail=f"{definition.key} v{definition.version} {process_id}")
+    return instance
+
+
+@atomic
+def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = None) -> ProcessInstance:
+    """Start the latest version of pathway `key` for a case the actor can see."""
+    case = visible_case(actor, case_id)
+    definition = repository.require_latest(key)
+    return _start(definition, definition.entry_process_id, case, actor, data or {}, now())
+
+
+def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_see_task(actor, task):
+        raise NotFound(f"No task {task_id}.")
+    instance = _lock(task.instance_id)
+    db.session.refresh(task)
+    if task.status != "open":
+        raise Conflict(f"Task {task_id} was already {task.status} at "
+                       f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
+    if task.assignee_id not in (None, actor.id):
+        raise Conflict(f"Task {task_id} is assigned to someone else; ask a manager to reassign it.")
+    if task.role not in actor.roles and task.assignee_id != actor.id:
+        raise Forbidden(f"Task {task_id} is for the role {task.role}.")
+    return task, instance
+
+
+@atomic
+def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask:
+    """Validate the form data, complete the user task and run the workflow on to its next wait."""
+    task, instance = _task_for_change(actor, task_id)
+    forms.validate(instance.definition, task.form, data)
+    workflow = _load(instance)
+    spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)
+    if spiff_task is None:
+        raise Conflict(f"Task {task_id} is no longer waiting in the pathway; reload the case.")
+    at = now()
+    spiff_task.data.update(data)
+    _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
+    task.status, task.completed_at, task.completed_by_id = "completed", at, actor.id
+    task.assignee_id = task.assignee_id or actor.id
+    _save(instance, workflow, db.session.get(Case, instance.case_id), actor, at)
+    audit.record(actor, "task.complete", case_id=task.case_id, instance_id=instance.id, human_task_id=task.id,
+                 detail=task.element_id)
+    return task
+
+
+@atomic
+def fire_due_timers(instance_id: int) -> list[str]:
+    """Fire the instance's timers that are due now; returns the element ids that fired.
+
+    Safe to call twice: a second call finds nothing due and changes nothing.
+    """
+    instance = _lock(instance_id)
+    at = now()
+    due = db.session.scalars(
+        select(Timer).where(Timer.instance_id == instance_id, Timer.fire_at <= at)
+    ).all()
+    if instance.status != "running" or not due:
+        return []
+    workflow = _load(instance)
+    _engine(lambda: (workflow.refresh_waiting_tasks(), workflow.do_engine_steps()))
+    still_waiting = workflow_sync.waiting_timers(workflow)
+    fired = [t.element_id for t in due if t.spiff_task_id not in still_waiting]
+    _save(instance, workflow, db.session.get(Case, instance.case_id), None, at)
+    for element_id in fired:
+        audit.record(None, "timer.fire", case_id=instance.case_id, instance_id=instance.id, detail=element_id)
+    return fired
+
+
+def due_timer_instances(limit: int = 1000) -> list[int]:
+    """Instances with a due timer, found through the indexed fire time alone."""
+    return list(db.session.scalars(
+        select(Timer.instance_id).where(Timer.fire_at <= now()).group_by(Timer.instance_id)
+        .order_by(Timer.instance_id).limit(limit)
+    ))
+
+
+@atomic
+def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, Any] | None = None,
+                    key: str | None = None) -> list[ProcessInstance]:
+    """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
+    by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
+    case = visible_case(actor, case_id)
+    at = now()
+    event = BpmnEvent(MessageEventDefinition(name), payload or {})
+    running = db.session.scalars(
+        select(ProcessInstance.id).where(ProcessInstance.case_id == case.id, ProcessInstance.status == "running")
+        .order_by(ProcessInstance.id)
+    ).all()
+    moved = []
+    for instance_id in running:
+        instance = _lock(instance_id)
+        workflow = _load(instance)
+        try:
+            workflow.send_event(event)
+        except WorkflowException:
+            continue  # this instance is not waiting for the message
+        _engine(workflow.do_engine_steps)
+        _save(instance, workflow, case, actor, at)
+        moved.append(instance)
+    if not moved:
+        moved.append(_start_by_message(actor, case, name, event, key, at))
+    audit.record(actor, "message.deliver", case_id=case.id, detail=name)
+    return moved
+
+
+def _start_by_message(actor: Actor, case: Case, name: str, event: BpmnEvent, key: str | None,
+                      at: datetime) -> ProcessInstance:
+    if key is None:
+        latest = db.session.scalar(
+            select(ProcessInstance).where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id.desc())
+        )
+        if latest is None:
+            raise Conflict(f"Case {case.id} has no pathway yet, so nothing can receive '{name}'.")
+        key = latest.definition.key
+    definition = repository.require_latest(key)
+    process_id = bundles.for_definition(definition).message_starts.get(name)
+    if process_id is None:
+        raise Conflict(f"Nothing in case {case.id} is waiting for '{name}' and no process of "
+                       f"'{key}' starts with it.")
+    return _start(definition, process_id, case, actor, {}, at, message=event)
+
+
+@atomic
+def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
+    """Stop an instance: its open tasks are cancelled and its timers removed."""
+    instance = _lock(instance_id)
+    case = visible_case(actor, instance.case_id)
+    if not actor.is_manager:
+        raise Forbidden("Only a manager, chair or administrator can cancel a pathway.")
+    if instance.status != "running":
+        raise Conflict(f"Instance {instance_id} is already {instance.status}.")
+    at = now()
+    instance.status, instance.ended_at = "cancelled", at
+    workflow_sync.clear(instance, at)
+    audit.record(actor, "instance.cancel", case_id=case.id, instance_id=instance.id, detail=reason[:255])
+    return instance

@@ -1,0 +1,107 @@
+"""Task service: a user's inbox, and claiming, unclaiming and reassigning open tasks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from . import audit, forms
+from .access import can_see_task, task_visibility
+from .clock import now
+from .db import db
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .identity import Actor
+from .models import HumanTask, ProcessInstance, User
+from .transaction import atomic
+
+
+@dataclass
+class Inbox:
+    tasks: list[HumanTask]
+    total: int
+
+
+def inbox(actor: Actor, *, limit: int = 50, offset: int = 0, mine_only: bool = False) -> Inbox:
+    """Open tasks the actor can act on, overdue and soonest due first. Reads the indexed table only."""
+    where = [HumanTask.status == "open",
+             HumanTask.assignee_id == actor.id if mine_only else task_visibility(actor)]
+    query = (select(HumanTask).where(*where)
+             .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id).limit(limit).offset(offset))
+    total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*where)) or 0
+    return Inbox(list(db.session.scalars(query)), total)
+
+
+def _visible_task(actor: Actor, task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_see_task(actor, task):
+        raise NotFound(f"No task {task_id}.")
+    return task
+
+
+@atomic
+def get_task(actor: Actor, task_id: int) -> tuple[HumanTask, dict[str, Any]]:
+    """A task with its form's JSON Schema; the read is audited."""
+    task = _visible_task(actor, task_id)
+    definition = db.session.get(ProcessInstance, task.instance_id).definition
+    audit.record(actor, "task.view", case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id)
+    return task, forms.schema_for(definition, task.form)
+
+
+def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: int | None, action: str) -> None:
+    # A conditional update makes two simultaneous claims safe: only one finds the expected assignee.
+    result = db.session.execute(
+        update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "open",
+                                HumanTask.assignee_id.is_(None) if expected is None
+                                else HumanTask.assignee_id == expected)
+        .values(assignee_id=new_assignee).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"Task {task.id} changed hands or was completed meanwhile; reload it.")
+    db.session.refresh(task)
+    audit.record(actor, action, case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id,
+                 detail=str(new_assignee) if new_assignee else None)
+
+
+@atomic
+def claim(actor: Actor, task_id: int) -> HumanTask:
+    task = _visible_task(actor, task_id)
+    if task.role not in actor.roles:
+        raise Forbidden(f"Task {task_id} is for the role {task.role}.")
+    if task.assignee_id == actor.id:
+        return task
+    _assign(actor, task, actor.id, None, "task.claim")
+    return task
+
+
+@atomic
+def unclaim(actor: Actor, task_id: int) -> HumanTask:
+    task = _visible_task(actor, task_id)
+    if task.assignee_id != actor.id and not actor.is_manager:
+        raise Forbidden(f"Task {task_id} is not assigned to you.")
+    _assign(actor, task, None, task.assignee_id, "task.unclaim")
+    return task
+
+
+@atomic
+def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
+    """A manager hands an open task to another user who holds its role in its area."""
+    task = _visible_task(actor, task_id)
+    if not actor.is_manager:
+        raise Forbidden("Only a manager, chair or administrator can reassign tasks.")
+    user = db.session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    if user is None:
+        raise InvalidInput("The task was not reassigned.", {"username": [f"No active user '{username}'."]})
+    if task.role not in {r.role for r in user.roles} or task.area_code not in {a.area_code for a in user.areas}:
+        raise InvalidInput("The task was not reassigned.",
+                           {"username": [f"'{username}' does not hold the role {task.role} in this area."]})
+    _assign(actor, task, user.id, task.assignee_id, "task.reassign")
+    return task
+
+
+def overdue_count(actor: Actor) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(HumanTask)
+        .where(HumanTask.status == "open", HumanTask.due_at < now(), task_visibility(actor))
+    ) or 0

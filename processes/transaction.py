@@ -1,0 +1,54 @@
+"""One transaction per change: commit on success, undo everything on any error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .db import db
+from .errors import Conflict
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_SQLITE_RETRIES = 8
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+def atomic(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a service call as one transaction.
+
+    A concurrent writer that changed the same instance first turns this call into a Conflict. On
+    SQLite a write that meets another writer's lock is retried from the start, so it re-reads fresh
+    state and either succeeds or reports the conflict plainly.
+    """
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(_SQLITE_RETRIES):
+            try:
+                result = fn(*args, **kwargs)
+                db.session.commit()
+                return result
+            except StaleDataError as exc:
+                db.session.rollback()
+                raise Conflict("Someone else changed this case at the same moment. Reload it and try again.") \
+                    from exc
+            except OperationalError as exc:
+                db.session.rollback()
+                if not _sqlite_busy(exc) or attempt == _SQLITE_RETRIES - 1:
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+            except BaseException:
+                db.session.rollback()
+                raise
+        raise AssertionError("unreachable")
+
+    return wrapper

@@ -1,0 +1,117 @@
+"""Keeps the human_tasks and timers tables in step with a workflow after every run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import bundle as bundles
+from .clock import UTC, aware
+from .db import db
+from .models import Case, HumanTask, ProcessInstance, Timer
+from .roles import role_for_lane
+
+
+def properties(task: Task) -> dict[str, str]:
+    return getattr(task.task_spec, "extensions", {}).get("properties", {})
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def timer_fire_at(task: Task) -> datetime | None:
+    """When a waiting timer task fires, from the value Spiff fixed when the timer started."""
+    definition = task.task_spec.event_definition
+    value = task._get_internal_data("event_value")
+    if value is None:
+        definition.has_fired(task)
+        value = task._get_internal_data("event_value")
+    if isinstance(definition, CycleTimerEventDefinition):
+        return datetime.fromisoformat(value["next"]) if value["cycles"] != 0 else None
+    if isinstance(definition, DurationTimerEventDefinition):
+        return TimerEventDefinition.get_datetime(value)
+    return TimerEventDefinition.parse_time_or_duration(value)
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> dict[str, Task]:
+    return {
+        str(t.id): t for t in workflow.get_tasks(state=TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)
+    }
+
+
+def _due_at(task: Task, created: datetime) -> datetime | None:
+    expression = properties(task).get(bundles.DUE_PROPERTY)
+    if not expression:
+        return None
+    value: Any = task.workflow.script_engine.evaluate(task, expression)
+    if isinstance(value, datetime):
+        return aware(value)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), UTC)
+    if isinstance(value, timedelta):
+        return created + value
+    if isinstance(value, str) and value.upper().startswith("P"):
+        return created + TimerEventDefinition.parse_iso_duration(value)
+    return aware(TimerEventDefinition.get_datetime(str(value)))
+
+
+def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, at: datetime) -> list[HumanTask]:
+    """Open rows for new ready user tasks, cancel rows whose task left the ready state; same for timers."""
+    ready = ready_user_tasks(workflow)
+    rows = db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+    ).all()
+    for row in rows:
+        if ready.pop(row.spiff_task_id, None) is None:
+            row.status, row.completed_at = "cancelled", at
+    created = []
+    for spiff_id, task in ready.items():
+        row = HumanTask(
+            instance_id=instance.id, case_id=case.id, area_code=case.area_code, spiff_task_id=spiff_id,
+            element_id=task.task_spec.bpmn_id, process_id=task.workflow.spec.name,
+            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role_for_lane(task.task_spec.lane) or "",
+            form=properties(task).get(bundles.FORM_PROPERTY), status="open", created_at=at,
+            due_at=_due_at(task, at),
+        )
+        db.session.add(row)
+        created.append(row)
+    _sync_timers(instance, workflow)
+    return created
+
+
+def _sync_timers(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    waiting = waiting_timers(workflow)
+    for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)):
+        task = waiting.pop(timer.spiff_task_id, None)
+        fire_at = timer_fire_at(task) if task is not None else None
+        if fire_at is None:
+            db.session.delete(timer)
+        elif aware(timer.fire_at) != fire_at:
+            timer.fire_at = fire_at
+    for spiff_id, task in waiting.items():
+        fire_at = timer_fire_at(task)
+        if fire_at is not None:
+            db.session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id,
+                                 element_id=task.task_spec.bpmn_id, fire_at=fire_at))
+
+
+def clear(instance: ProcessInstance, at: datetime) -> None:
+    """An ended instance has no open tasks and no timers."""
+    for row in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+    ):
+        row.status, row.completed_at = "cancelled", at
+    for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)):
+        db.session.delete(timer)
