@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -107,11 +106,12 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
     return bundle
 
 
-@lru_cache(maxsize=64)
-def _cached(definition_id: int, key: str, files_json: str) -> ParsedBundle:
-    return build(json.loads(files_json), key)
+_parsed: dict[tuple[str, str], ParsedBundle] = {}
 
 
 def for_definition(definition) -> ParsedBundle:
-    """The parsed bundle of a deployed definition, parsed once per process (definitions never change)."""
-    return _cached(definition.id, definition.key, json.dumps(definition.files, sort_keys=True))
+    """The parsed bundle of a deployed definition, parsed once per process: deployed content never changes."""
+    cache_key = (definition.key, definition.content_hash)
+    if cache_key not in _parsed:
+        _parsed[cache_key] = build(definition.files, definition.key)
+    return _parsed[cache_key]

@@ -16,12 +16,12 @@ def schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any
     return bundles.for_definition(definition).forms.get(form or "", {"type": "object"})
 
 
-_validators: dict[tuple[int, str], Any] = {}
+_validators: dict[tuple[str, str], Any] = {}
 
 
 def _validator(definition: ProcessDefinition, form: str):
     """Compiled once per definition version and form; versions never change once deployed."""
-    key = (definition.id, form)
+    key = (definition.content_hash, form)
     if key not in _validators:
         schema = schema_for(definition, form)
         _validators[key] = validator_for(schema)(schema, format_checker=FormatChecker())

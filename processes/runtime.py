@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
@@ -166,7 +166,7 @@ def fire_due_timers(instance_id: int) -> list[str]:
     if instance.status != "running" or not due:
         return []
     workflow = _load(instance)
-    _engine(lambda: (workflow.refresh_waiting_tasks(), workflow.do_engine_steps()))
+    _engine(lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
     still_waiting = workflow_sync.waiting_timers(workflow)
     fired = [t.element_id for t in due if t.spiff_task_id not in still_waiting]
     _save(instance, workflow, db.session.get(Case, instance.case_id), None, at)

@@ -63,7 +63,8 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
     if isinstance(value, timedelta):
         return created + value
     if isinstance(value, str) and value.upper().startswith("P"):
-        return created + TimerEventDefinition.parse_iso_duration(value)
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        return created + TimerEventDefinition.get_timedelta_from_start(parsed, created)
     return aware(TimerEventDefinition.get_datetime(str(value)))
 
 

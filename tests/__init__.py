@@ -1,0 +1,1 @@
+"""Tests for the MACE pathway engine, its API and CLI."""

@@ -1,0 +1,98 @@
+"""Test set-up: a real database (SQLite file by default, PostgreSQL when DATABASE_URL names it), migrated by Alembic."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.config import database_url
+from processes import bundle_files, identity, repository
+from processes.db import db
+from processes.identity import Actor
+
+BUNDLES = Path(__file__).parent / "bundles"
+
+
+def services_required() -> bool:
+    """In CI (and the PostgreSQL pass) a missing service is a failure, never a skip."""
+    return bool(os.environ.get("CI") or os.environ.get("MACE_REQUIRE_SERVICES"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (services are required in CI)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory) -> str:
+    if not os.environ.get("DATABASE_URL"):
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    uri = database_url(Path("."))
+    try:
+        with create_engine(uri).connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # Start from an empty schema so the migrations themselves are tested.
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                conn.commit()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means the service is absent
+        skip_or_fail(f"DATABASE_URL is set but the database is not reachable: {type(exc).__name__}")
+    return uri
+
+
+@pytest.fixture(scope="session")
+def app(database_uri):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def ctx(app):
+    """Each test runs in an app context against empty tables."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.session.remove()
+
+
+@pytest.fixture
+def area():
+    identity.create_area("north", "North")
+    identity.create_area("south", "South")
+    return "north"
+
+
+@pytest.fixture
+def make_actor(area) -> Callable[..., Actor]:
+    counter = iter(range(1, 10_000))
+
+    def make(*roles: str, areas: tuple[str, ...] = ("north",), username: str | None = None) -> Actor:
+        name = username or f"user{next(counter)}"
+        identity.create_user(name, name.title(), list(roles), list(areas))
+        return Actor.of(identity.get_user(name))
+
+    return make
+
+
+def bundle(name: str) -> dict[str, str]:
+    return bundle_files.read_folder(BUNDLES / name)
+
+
+@pytest.fixture
+def deploy() -> Callable[..., object]:
+    def deploy_(name: str, key: str | None = None, files: dict[str, str] | None = None):
+        definition, _ = repository.deploy(None, key or name, files or bundle(name))
+        return definition
+
+    return deploy_

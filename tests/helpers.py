@@ -1,0 +1,25 @@
+"""Small helpers the tests share: open tasks of a case and instance snapshots."""
+
+from sqlalchemy import select
+
+from processes.db import db
+from processes.models import HumanTask, ProcessInstance
+
+
+def open_tasks(case_id: int) -> list[HumanTask]:
+    return list(db.session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open").order_by(HumanTask.id)
+    ))
+
+
+def open_task(case_id: int, element_id: str) -> HumanTask:
+    [task] = [t for t in open_tasks(case_id) if t.element_id == element_id]
+    return task
+
+
+def snapshot(instance_id: int) -> tuple:
+    """Everything a failed change must leave untouched."""
+    db.session.expire_all()
+    instance = db.session.get(ProcessInstance, instance_id)
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
+    return instance.state, instance.version, instance.status, sorted((t.id, t.status, t.assignee_id) for t in tasks)

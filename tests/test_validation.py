@@ -1,0 +1,150 @@
+"""Deploy-time validation: every problem is reported with file and element id, and nothing is deployed."""
+
+import json
+
+import pytest
+
+from processes import repository
+from processes.errors import BundleInvalid, Forbidden
+from tests.conftest import bundle
+
+
+def problems_for(files, key="screening"):
+    with pytest.raises(BundleInvalid) as raised:
+        repository.deploy(None, key, files)
+    assert repository.count() == 0, "a bundle with problems must deploy nothing"
+    return [(p.file, p.element_id, p.message) for p in raised.value.problems]
+
+
+def screening_with(old, new):
+    files = bundle("screening")
+    assert old in files["screening.bpmn"]
+    files["screening.bpmn"] = files["screening.bpmn"].replace(old, new)
+    return files
+
+
+def test_valid_bundle_deploys_as_version_1_and_identical_content_changes_nothing():
+    first, created = repository.deploy(None, "screening", bundle("screening"))
+    again, created_again = repository.deploy(None, "screening", bundle("screening"))
+    assert (first.version, created) == (1, True)
+    assert (again.id, created_again) == (first.id, False)
+    assert repository.count() == 1
+
+
+def test_changed_content_becomes_the_next_version():
+    repository.deploy(None, "screening", bundle("screening"))
+    changed = screening_with('name="Decide on the referral"', 'name="Decide on this referral"')
+    second, created = repository.deploy(None, "screening", changed)
+    assert (second.version, created) == (2, True)
+    assert [d.version for d in repository.list_versions("screening")] == [2, 1]
+
+
+def test_xml_that_does_not_parse_is_reported_with_its_line():
+    files = screening_with("</bpmn:definitions>", "</bpmn:definitionz>")
+    [(file, element, message)] = problems_for(files)
+    assert file == "screening.bpmn" and element is None
+    assert "does not parse" in message and "line" in message
+
+
+def test_external_entities_are_refused():
+    xxe = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'
+    files = {**bundle("screening"), "screening.bpmn": xxe}
+    [(_, _, message)] = problems_for(files)
+    assert "DOCTYPE" in message
+    assert "root:" not in message
+
+
+def test_entity_expansion_bomb_is_refused():
+    lol = "".join(f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10 if i else "lol"}">' for i in range(10))
+    files = {**bundle("screening"), "screening.bpmn": f'<?xml version="1.0"?><!DOCTYPE d [{lol}]><d>&l9;</d>'}
+    [(_, _, message)] = problems_for(files)
+    assert "DOCTYPE" in message
+
+
+def test_no_executable_process():
+    files = screening_with('isExecutable="true"', 'isExecutable="false"')
+    assert any("No executable process" in m for _, _, m in problems_for(files))
+
+
+def test_user_task_in_no_lane():
+    files = screening_with("<bpmn:flowNodeRef>hub_decision</bpmn:flowNodeRef>", "")
+    assert ("screening.bpmn", "hub_decision",
+            "The user task is in no lane: put it in the lane of the role that does it.") in problems_for(files)
+
+
+def test_lane_that_is_not_a_role():
+    files = screening_with('name="Hub practitioner"', 'name="Front desk"')
+    found = problems_for(files)
+    assert ("screening.bpmn", "hub_decision", "The lane 'Front desk' is not a known role.") in found
+    assert ("screening.bpmn", "followup", "The lane 'Front desk' is not a known role.") in found
+
+
+def test_missing_form_file():
+    files = bundle("screening")
+    del files["hub_decision.schema.json"]
+    assert ("screening.bpmn", "hub_decision",
+            "The form file 'hub_decision.schema.json' is not in the bundle.") in problems_for(files)
+
+
+def test_form_that_is_not_valid_json_schema():
+    files = bundle("screening")
+    files["ric.schema.json"] = json.dumps({"type": "object", "properties": {"risk_level": {"type": "colour"}}})
+    [(file, element, message)] = problems_for(files)
+    assert (file, element) == ("ric.schema.json", None)
+    assert "not a valid JSON Schema at properties/risk_level/type" in message
+
+
+def test_form_that_is_not_json():
+    files = {**bundle("screening"), "ric.schema.json": "{not json"}
+    [(file, _, message)] = problems_for(files)
+    assert file == "ric.schema.json" and "not valid JSON" in message
+
+
+def test_timer_that_is_not_iso_8601():
+    [(file, element, message)] = problems_for(screening_with('"PT72H"', '"three days"'))
+    assert (file, element) == ("screening.bpmn", "wait_followup")
+    assert "'three days', which is not an ISO 8601" in message
+
+
+def test_timer_depending_on_case_data_is_accepted_at_deploy():
+    _, created = repository.deploy(None, "screening", screening_with('"PT72H"', "followup_after"))
+    assert created
+
+
+def test_script_that_does_not_compile():
+    [(file, element, message)] = problems_for(screening_with("ric_requested = True", "ric_requested = ("))
+    assert (file, element) == ("screening.bpmn", "prepare")
+    assert message.startswith("The script does not compile")
+
+
+def test_condition_that_does_not_compile():
+    found = problems_for(screening_with('decision == "allocate"', 'decision === "allocate"'))
+    assert [(f, e) for f, e, m in found if "condition does not compile" in m] == [("screening.bpmn", "route")]
+
+
+def test_process_without_diagram_interchange():
+    files = bundle("loop")
+    xml = files["loop.bpmn"]
+    files["loop.bpmn"] = xml[: xml.index("<bpmndi:BPMNDiagram")] + "</bpmn:definitions>\n"
+    [(file, element, message)] = problems_for(files, key="loop")
+    assert (file, element) == ("loop.bpmn", "loop")
+    assert "no diagram (BPMN DI)" in message
+
+
+def test_element_missing_from_the_diagram():
+    files = screening_with('bpmnElement="followup"', 'bpmnElement="elsewhere"')
+    assert ("screening.bpmn", "followup", "The element has no shape in the diagram (BPMN DI).") in problems_for(files)
+
+
+def test_unknown_file_type_is_reported():
+    assert ("notes.txt", None, "Unknown file type: a bundle holds .bpmn, .dmn and .json form files.") in \
+        problems_for({**bundle("screening"), "notes.txt": "hello"})
+
+
+def test_only_process_owners_deploy(make_actor):
+    worker = make_actor("allocated_worker")
+    with pytest.raises(Forbidden):
+        repository.deploy(worker, "screening", bundle("screening"))
+    owner = make_actor("process_owner")
+    definition, _ = repository.deploy(owner, "screening", bundle("screening"))
+    assert definition.deployed_by_id == owner.id
