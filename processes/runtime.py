@@ -21,11 +21,10 @@ from .db import db
 from .errors import Conflict, Forbidden, NotFound, WorkflowFailed
 from .identity import Actor
 from .models import Case, HumanTask, ProcessDefinition, ProcessInstance, Timer
-from .scripting import ScriptRejected
 from .transaction import atomic
 
-# Errors whose message names code (a variable, a module, a rule), never the values in a child's record.
-_SAFE_DETAIL = (NameError, ImportError, ScriptRejected, SyntaxError, AttributeError)
+# Error types whose message names code (a variable, a module, a rule), never values from a child's record.
+_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
 
 
 def _engine(step: Callable[[], Any]) -> Any:
@@ -34,10 +33,11 @@ def _engine(step: Callable[[], Any]) -> Any:
         return step()
     except SpiffWorkflowException as exc:
         element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
-        cause = getattr(exc, "exception", None) or exc.__cause__
-        detail = f"{type(cause).__name__}: {cause}" if isinstance(cause, _SAFE_DETAIL) else \
-            (type(cause).__name__ if cause else "the workflow could not continue")
-        raise WorkflowFailed(element, detail) from None
+        error_type = getattr(exc, "error_type", None) or type(exc).__name__
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        detail = message if error_type in _SAFE_DETAIL else error_type
+        line = getattr(exc, "line_number", None)
+        raise WorkflowFailed(element, f"{detail} (line {line})" if line else detail) from None
 
 
 def _lock(instance_id: int) -> ProcessInstance:
@@ -56,14 +56,16 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 
 def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, actor: Actor | None, at: datetime) -> None:
-    """Persist state, keep task and timer rows in step, and end or continue the instance."""
+    """Persist state (one INSERT for a new instance), keep task and timer rows in step, end or continue it."""
+    instance.state = serialization.dump(workflow)
+    if instance.id is None:
+        db.session.add(instance)
+        db.session.flush()
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", at
-        instance.state = serialization.dump(workflow)
         workflow_sync.clear(instance, at)
         _continue_as_new(instance, workflow, case, actor, at)
     else:
-        instance.state = serialization.dump(workflow)
         workflow_sync.sync(instance, workflow, case, at)
 
 
@@ -100,8 +102,6 @@ def _start(definition: ProcessDefinition, process_id: str, case: Case, actor: Ac
         status="running", state="", started_at=at, started_by_id=actor.id if actor else None,
         previous_id=previous.id if previous else None,
     )
-    db.session.add(instance)
-    db.session.flush()
     _save(instance, workflow, case, actor, at)
     audit.record(actor, "instance.start", case_id=case.id, instance_id=instance.id,
                  detail=f"{definition.key} v{definition.version} {process_id}")

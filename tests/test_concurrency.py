@@ -1,0 +1,90 @@
+"""Two users acting on the same task at once, on real concurrent connections: exactly one wins."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from processes import cases, runtime, tasks
+from processes.db import db
+from processes.errors import Conflict
+from processes.models import AuditEvent, HumanTask, ProcessInstance
+from tests.helpers import open_task
+
+ROUNDS = 5
+
+
+def race(app, actions):
+    """Run each action in its own thread, app context and database connection, released together."""
+    barrier = threading.Barrier(len(actions))
+    outcomes = [None] * len(actions)
+
+    def run(index, action):
+        with app.app_context():
+            barrier.wait()
+            try:
+                action()
+                outcomes[index] = "ok"
+            except Conflict:
+                outcomes[index] = "conflict"
+            except Exception as exc:  # noqa: BLE001 - any other outcome is a failure we report
+                outcomes[index] = repr(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)
+
+
+@pytest.fixture
+def case_at_screen(make_actor, deploy):
+    deploy("screening")
+    referrers = [make_actor("referrer"), make_actor("referrer")]
+
+    def new_case():
+        case = cases.create(referrers[0], "north", "Race Child")
+        runtime.start(referrers[0], case.id, "screening")
+        db.session.commit()
+        return case.id
+
+    return referrers, new_case
+
+
+def test_simultaneous_completions_one_succeeds_one_conflicts(app, case_at_screen):
+    referrers, new_case = case_at_screen
+    for _ in range(ROUNDS):
+        case_id = new_case()
+        task_id = open_task(case_id, "screen").id
+        data = {"exploitation_types": ["criminal"], "concern": "race"}
+        outcomes = race(app, [lambda a=a: runtime.complete_task(a, task_id, data) for a in referrers])
+        assert outcomes == ["conflict", "ok"]
+        db.session.expire_all()
+        # The pathway moved on exactly once: one hub decision, one completion audited.
+        assert [t.element_id for t in db.session.scalars(
+            select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open"))] == ["hub_decision"]
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "task.complete")) == 1
+        instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.case_id == case_id))
+        assert instance.version == 2
+
+
+def test_simultaneous_claims_one_succeeds(app, case_at_screen):
+    referrers, new_case = case_at_screen
+    for _ in range(ROUNDS):
+        task_id = open_task(new_case(), "screen").id
+        outcomes = race(app, [lambda a=a: tasks.claim(a, task_id) for a in referrers])
+        assert outcomes == ["conflict", "ok"]
+        db.session.expire_all()
+        assert db.session.get(HumanTask, task_id).assignee_id in {a.id for a in referrers}
+
+
+def test_changes_to_different_cases_do_not_conflict(app, case_at_screen):
+    referrers, new_case = case_at_screen
+    task_ids = [open_task(new_case(), "screen").id for _ in range(4)]
+    data = {"exploitation_types": ["online"], "concern": "parallel"}
+    outcomes = race(app, [lambda t=t: runtime.complete_task(referrers[0], t, data) for t in task_ids])
+    assert outcomes == ["ok"] * 4

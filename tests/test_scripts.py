@@ -1,0 +1,70 @@
+"""BPMN scripts run restricted: each escape attempt fails clearly and leaves the instance unchanged."""
+
+import pytest
+
+from processes import cases, repository, runtime
+from processes.errors import BundleInvalid, WorkflowFailed
+from tests.conftest import bundle
+from tests.helpers import open_task, snapshot
+
+
+def deploy_with_script(script: str):
+    files = bundle("screening")
+    files["screening.bpmn"] = files["screening.bpmn"].replace("ric_requested = True", script)
+    return repository.deploy(None, "screening", files)
+
+
+@pytest.fixture
+def at_hub_decision(make_actor):
+    referrer, hub = make_actor("referrer"), make_actor("hub_practitioner")
+
+    def prepare(script: str):
+        deploy_with_script(script)
+        case = cases.create(referrer, "north", "Script Child")
+        instance = runtime.start(referrer, case.id, "screening")
+        runtime.complete_task(referrer, open_task(case.id, "screen").id,
+                              {"exploitation_types": ["online"], "concern": "x"})
+        return hub, case, instance
+
+    return prepare
+
+
+@pytest.mark.parametrize(("script", "error"), [
+    ("import os\nric_requested = os.getcwd()", "ImportError"),
+    ("from subprocess import run", "ImportError"),
+    ("ric_requested = open('/etc/passwd').read()", "name 'open' is not defined"),
+    ("import socket\nsocket.create_connection(('127.0.0.1', 5432))", "ImportError"),
+    ("ric_requested = getattr(decision, 'upper')", "name 'getattr' is not defined"),
+])
+def test_runtime_escape_attempts_fail_and_change_nothing(at_hub_decision, script, error):
+    hub, case, instance = at_hub_decision(script)
+    task = open_task(case.id, "hub_decision")
+    before = snapshot(instance.id)
+    with pytest.raises(WorkflowFailed) as raised:
+        runtime.complete_task(hub, task.id, {"decision": "allocate"})
+    assert raised.value.element_id == "prepare"
+    assert error in raised.value.message
+    assert snapshot(instance.id) == before
+    assert open_task(case.id, "hub_decision").id == task.id
+
+
+@pytest.mark.parametrize("script", [
+    "ric_requested = ().__class__.__bases__[0].__subclasses__()",
+    "ric_requested = decision.__class__",
+    "ric_requested = __import__('os')",
+    "ric_requested = [c for c in ().__class__.__mro__]",
+    "ric_requested = eval('1')",
+])
+def test_dunder_access_is_refused_at_deploy_with_the_element_id(script):
+    with pytest.raises(BundleInvalid) as raised:
+        deploy_with_script(script)
+    [problem] = raised.value.problems
+    assert (problem.file, problem.element_id) == ("screening.bpmn", "prepare")
+    assert "not allowed" in problem.message or "starts with \"_\"" in problem.message
+    assert repository.count() == 0
+
+
+def test_allowed_scripts_compute_over_task_data(at_hub_decision):
+    hub, case, instance = at_hub_decision("labels = [d.upper() for d in [decision]]\nric_requested = len(labels) == 1")
+    runtime.complete_task(hub, open_task(case.id, "hub_decision").id, {"decision": "allocate"})
+    assert open_task(case.id, "ric_discussion")
