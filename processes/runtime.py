@@ -22,6 +22,7 @@ from .errors import Conflict, Forbidden, NotFound, WorkflowFailed
 from .identity import Actor
 from .models import Case, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from .transaction import atomic
+from .workflow_sync import Before, CaseRef
 
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
 _SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
@@ -55,21 +56,23 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
     return serialization.load(instance.state, bundles.for_definition(instance.definition), instance.process_id)
 
 
-def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, actor: Actor | None, at: datetime) -> None:
+def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None, at: datetime,
+          before: Before, completed: str | None = None) -> None:
     """Persist state (one INSERT for a new instance), keep task and timer rows in step, end or continue it."""
     instance.state = serialization.dump(workflow)
     if instance.id is None:
         db.session.add(instance)
-        db.session.flush()
+    # The version-checked write of the instance goes first, so a concurrent loser fails here, cleanly.
+    db.session.flush()
     if workflow.is_completed():
         instance.status, instance.ended_at = "completed", at
-        workflow_sync.clear(instance, at)
+        workflow_sync.clear(instance, at, before, completed)
         _continue_as_new(instance, workflow, case, actor, at)
     else:
-        workflow_sync.sync(instance, workflow, case, at)
+        workflow_sync.sync(instance, workflow, case, at, before, completed)
 
 
-def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, actor: Actor | None,
+def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None,
                      at: datetime) -> None:
     """An end event marked continue_as_new starts the next cycle as a fresh instance.
 
@@ -84,7 +87,7 @@ def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Ca
             return
 
 
-def _start(definition: ProcessDefinition, process_id: str, case: Case, actor: Actor | None,
+def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor: Actor | None,
            data: dict[str, Any], at: datetime, previous: ProcessInstance | None = None,
            message: BpmnEvent | None = None) -> ProcessInstance:
     parsed = bundles.for_definition(definition)
@@ -102,7 +105,7 @@ def _start(definition: ProcessDefinition, process_id: str, case: Case, actor: Ac
         status="running", state="", started_at=at, started_by_id=actor.id if actor else None,
         previous_id=previous.id if previous else None,
     )
-    _save(instance, workflow, case, actor, at)
+    _save(instance, workflow, case, actor, at, Before())
     audit.record(actor, "instance.start", case_id=case.id, instance_id=instance.id,
                  detail=f"{definition.key} v{definition.version} {process_id}")
     return instance
@@ -113,15 +116,19 @@ def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = No
     """Start the latest version of pathway `key` for a case the actor can see."""
     case = visible_case(actor, case_id)
     definition = repository.require_latest(key)
-    return _start(definition, definition.entry_process_id, case, actor, data or {}, now())
+    return _start(definition, definition.entry_process_id, CaseRef(case.id, case.area_code), actor, data or {}, now())
 
 
 def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    task = db.session.get(HumanTask, task_id)
-    if task is None or not can_see_task(actor, task):
+    """The task and its instance, read in one statement that takes the instance's row lock."""
+    row = db.session.execute(
+        select(HumanTask, ProcessInstance).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
+        .where(HumanTask.id == task_id).with_for_update(of=ProcessInstance)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None or not can_see_task(actor, row.HumanTask):
         raise NotFound(f"No task {task_id}.")
-    instance = _lock(task.instance_id)
-    db.session.refresh(task)
+    task, instance = row
     if task.status != "open":
         raise Conflict(f"Task {task_id} was already {task.status} at "
                        f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
@@ -138,18 +145,24 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask
     task, instance = _task_for_change(actor, task_id)
     forms.validate(instance.definition, task.form, data)
     workflow = _load(instance)
+    before = Before.of(workflow)
     spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)
     if spiff_task is None:
-        raise Conflict(f"Task {task_id} is no longer waiting in the pathway; reload the case.")
+        # Another user's completion committed between our read and our lock.
+        raise Conflict(f"Task {task_id} was already completed by someone else; your answers were not saved.")
     at = now()
     spiff_task.data.update(data)
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
     task.status, task.completed_at, task.completed_by_id = "completed", at, actor.id
     task.assignee_id = task.assignee_id or actor.id
-    _save(instance, workflow, db.session.get(Case, instance.case_id), actor, at)
+    _save(instance, workflow, CaseRef(task.case_id, task.area_code), actor, at, before, completed=task.spiff_task_id)
     audit.record(actor, "task.complete", case_id=task.case_id, instance_id=instance.id, human_task_id=task.id,
                  detail=task.element_id)
     return task
+
+
+def _case_ref(instance: ProcessInstance) -> CaseRef:
+    return CaseRef(instance.case_id, db.session.get(Case, instance.case_id).area_code)
 
 
 @atomic
@@ -166,10 +179,11 @@ def fire_due_timers(instance_id: int) -> list[str]:
     if instance.status != "running" or not due:
         return []
     workflow = _load(instance)
+    before = Before.of(workflow)
     _engine(lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
     still_waiting = workflow_sync.waiting_timers(workflow)
     fired = [t.element_id for t in due if t.spiff_task_id not in still_waiting]
-    _save(instance, workflow, db.session.get(Case, instance.case_id), None, at)
+    _save(instance, workflow, _case_ref(instance), None, at, before)
     for element_id in fired:
         audit.record(None, "timer.fire", case_id=instance.case_id, instance_id=instance.id, detail=element_id)
     return fired
@@ -188,7 +202,8 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
                     key: str | None = None) -> list[ProcessInstance]:
     """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
     by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
-    case = visible_case(actor, case_id)
+    found = visible_case(actor, case_id)
+    case = CaseRef(found.id, found.area_code)
     at = now()
     event = BpmnEvent(MessageEventDefinition(name), payload or {})
     running = db.session.scalars(
@@ -199,12 +214,13 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     for instance_id in running:
         instance = _lock(instance_id)
         workflow = _load(instance)
+        before = Before.of(workflow)
         try:
             workflow.send_event(event)
         except WorkflowException:
             continue  # this instance is not waiting for the message
         _engine(workflow.do_engine_steps)
-        _save(instance, workflow, case, actor, at)
+        _save(instance, workflow, case, actor, at, before)
         moved.append(instance)
     if not moved:
         moved.append(_start_by_message(actor, case, name, event, key, at))
@@ -212,7 +228,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     return moved
 
 
-def _start_by_message(actor: Actor, case: Case, name: str, event: BpmnEvent, key: str | None,
+def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, key: str | None,
                       at: datetime) -> ProcessInstance:
     if key is None:
         latest = db.session.scalar(
@@ -240,6 +256,6 @@ def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
         raise Conflict(f"Instance {instance_id} is already {instance.status}.")
     at = now()
     instance.status, instance.ended_at = "cancelled", at
-    workflow_sync.clear(instance, at)
+    workflow_sync.clear(instance, at, Before.of(_load(instance)))
     audit.record(actor, "instance.cancel", case_id=case.id, instance_id=instance.id, detail=reason[:255])
     return instance

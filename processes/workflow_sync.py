@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -13,12 +14,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from . import bundle as bundles
 from .clock import UTC, aware
 from .db import db
-from .models import Case, HumanTask, ProcessInstance, Timer
+from .models import HumanTask, ProcessInstance, Timer
 from .roles import role_for_lane
 
 
@@ -68,32 +69,57 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
     return aware(TimerEventDefinition.get_datetime(str(value)))
 
 
-def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: Case, at: datetime) -> list[HumanTask]:
-    """Open rows for new ready user tasks, cancel rows whose task left the ready state; same for timers."""
+class CaseRef(NamedTuple):
+    """The two facts about a case that task rows copy: its id and area."""
+
+    id: int
+    area_code: str
+
+
+@dataclass(frozen=True)
+class Before:
+    """The ready user tasks and waiting timers of the state as last saved.
+
+    The tables mirror the saved state exactly, so knowing it spares reading them back on every step.
+    """
+
+    ready: frozenset[str] = frozenset()
+    timers: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, workflow: BpmnWorkflow) -> Before:
+        return cls(frozenset(ready_user_tasks(workflow)), frozenset(waiting_timers(workflow)))
+
+
+def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -> None:
+    if spiff_ids:
+        db.session.execute(
+            update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.spiff_task_id.in_(spiff_ids),
+                                    HumanTask.status == "open")
+            .values(status="cancelled", completed_at=at).execution_options(synchronize_session=False)
+        )
+
+
+def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: datetime, before: Before,
+         completed: str | None = None) -> None:
+    """Open rows for newly ready user tasks, cancel rows whose task left the ready state; same for timers."""
     ready = ready_user_tasks(workflow)
-    rows = db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
-    ).all()
-    for row in rows:
-        if ready.pop(row.spiff_task_id, None) is None:
-            row.status, row.completed_at = "cancelled", at
-    created = []
-    for spiff_id, task in ready.items():
-        row = HumanTask(
+    _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
+    for spiff_id in ready.keys() - before.ready:
+        task = ready[spiff_id]
+        db.session.add(HumanTask(
             instance_id=instance.id, case_id=case.id, area_code=case.area_code, spiff_task_id=spiff_id,
             element_id=task.task_spec.bpmn_id, process_id=task.workflow.spec.name,
             name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role_for_lane(task.task_spec.lane) or "",
             form=properties(task).get(bundles.FORM_PROPERTY), status="open", created_at=at,
             due_at=_due_at(task, at),
-        )
-        db.session.add(row)
-        created.append(row)
-    _sync_timers(instance, workflow)
-    return created
-
-
-def _sync_timers(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        ))
     waiting = waiting_timers(workflow)
+    if before.timers or waiting:
+        _sync_timers(instance, waiting)
+
+
+def _sync_timers(instance: ProcessInstance, waiting: dict[str, Task]) -> None:
     for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)):
         task = waiting.pop(timer.spiff_task_id, None)
         fire_at = timer_fire_at(task) if task is not None else None
@@ -108,11 +134,8 @@ def _sync_timers(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
                                  element_id=task.task_spec.bpmn_id, fire_at=fire_at))
 
 
-def clear(instance: ProcessInstance, at: datetime) -> None:
+def clear(instance: ProcessInstance, at: datetime, before: Before, completed: str | None = None) -> None:
     """An ended instance has no open tasks and no timers."""
-    for row in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
-    ):
-        row.status, row.completed_at = "cancelled", at
-    for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)):
-        db.session.delete(timer)
+    _cancel_rows(instance, set(before.ready) - {completed}, at)
+    if before.timers:
+        db.session.execute(delete(Timer).where(Timer.instance_id == instance.id))

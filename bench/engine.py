@@ -1,0 +1,283 @@
+"""Engine benchmark: service-layer step cost against bare SpiffWorkflow, inbox latency, flat cost over cycles, API.
+
+Usage: python bench/engine.py [--cases N] [--quick] [--database-url URL] [--fresh]
+Prints one name=value per line. With no DATABASE_URL it uses a fresh SQLite file under instance/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import insert, select, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import database_url  # noqa: E402
+from processes import bundle_files, cases, identity, repository, runtime, serialization, tasks  # noqa: E402
+from processes import bundle as bundles  # noqa: E402
+from processes.clock import now  # noqa: E402
+from processes.db import db  # noqa: E402
+from processes.identity import Actor  # noqa: E402
+from processes.models import Case, HumanTask, ProcessInstance  # noqa: E402
+
+LOOP = ROOT / "tests" / "bundles" / "loop"
+KEY = "bench-loop"
+AREAS = ["bench-a", "bench-b", "bench-c", "bench-d"]
+STEP_ROLES = ["referrer", "hub_practitioner", "allocated_worker", "team_manager"]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def step_data(step: int, another: bool = True) -> dict:
+    return {"note": "bench"} | ({"another_cycle": another} if step == 4 else {})
+
+
+class Bench:
+    def __init__(self, uri: str, n_cases: int, quick: bool):
+        self.uri, self.n_cases, self.quick = uri, n_cases, quick
+        self.app = create_app({"SQLALCHEMY_DATABASE_URI": uri})
+        self.samples = 60 if quick else 300
+
+    def setup(self, fresh: bool) -> None:
+        with self.app.app_context():
+            if fresh and db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            upgrade()
+            for code in AREAS:
+                identity.create_area(code, code)
+            self.actors: dict[tuple[str, str], Actor] = {}
+            for area in AREAS:
+                for role in STEP_ROLES:
+                    username = f"bench-{role}-{area}-{os.getpid()}-{time.time_ns()}"
+                    identity.create_user(username, "Bench user", [role], [area])
+                    self.actors[(role, area)] = Actor.of(identity.get_user(username))
+            repository.deploy(None, KEY, bundle_files.read_folder(LOOP))
+
+    def populate(self) -> None:
+        """N cases spread over the four stages, each a clone of real engine state at that stage."""
+        with self.app.app_context():
+            referrer = self.actors[("referrer", AREAS[0])]
+            templates = []
+            template_case = cases.create(referrer, AREAS[0], "Template")
+            instance = runtime.start(referrer, template_case.id, KEY)
+            for step in range(1, 5):
+                inst = db.session.get(ProcessInstance, instance.id)
+                [task] = db.session.scalars(select(HumanTask).where(
+                    HumanTask.instance_id == inst.id, HumanTask.status == "open")).all()
+                templates.append((inst.state, task.spiff_task_id, task.element_id, task.name, task.form))
+                if step < 4:
+                    runtime.complete_task(self.actors[(STEP_ROLES[step - 1], AREAS[0])], task.id, step_data(step))
+            definition = repository.require_latest(KEY)
+            at, batch = now(), 2000
+            for start in range(0, self.n_cases, batch):
+                count = min(batch, self.n_cases - start)
+                case_rows = [{"area_code": AREAS[(start + i) % 4], "child_name": "Bench child", "created_at": at}
+                             for i in range(count)]
+                case_ids = list(db.session.scalars(insert(Case).returning(Case.id), case_rows))
+                inst_rows = []
+                for i, case_id in enumerate(case_ids):
+                    state = templates[(start + i) % 4][0]
+                    inst_rows.append({"case_id": case_id, "definition_id": definition.id, "process_id": "loop",
+                                      "status": "running", "state": state, "version": 1, "started_at": at})
+                inst_ids = list(db.session.scalars(insert(ProcessInstance).returning(ProcessInstance.id), inst_rows))
+                task_rows = []
+                for i, (case_id, inst_id) in enumerate(zip(case_ids, inst_ids, strict=True)):
+                    stage = (start + i) % 4
+                    _, spiff_id, element, name, form = templates[stage]
+                    task_rows.append({
+                        "instance_id": inst_id, "case_id": case_id, "area_code": AREAS[(start + i) % 4],
+                        "spiff_task_id": spiff_id, "element_id": element, "process_id": "loop", "name": name,
+                        "role": STEP_ROLES[stage], "form": form, "status": "open", "created_at": at,
+                        "due_at": at + timedelta(days=((start + i) % 40) - 10),
+                    })
+                db.session.execute(insert(HumanTask), task_rows)
+                db.session.commit()
+
+    def open_tasks(self, role: str, area: str, limit: int) -> list[int]:
+        return list(db.session.scalars(select(HumanTask.id).where(
+            HumanTask.status == "open", HumanTask.role == role, HumanTask.area_code == area,
+        ).order_by(HumanTask.id).limit(limit)))
+
+    def complete_task_timings(self) -> list[float]:
+        timings = []
+        with self.app.app_context():
+            per_area = self.samples // len(AREAS) + 1
+            for area in AREAS:
+                actor = self.actors[("referrer", area)]
+                for task_id in self.open_tasks("referrer", area, per_area):
+                    start = time.perf_counter()
+                    runtime.complete_task(actor, task_id, step_data(1))
+                    timings.append(ms(start))
+        return timings
+
+    def raw_spiff_step(self) -> float:
+        """The same step in bare SpiffWorkflow, in memory, with its stock serializer."""
+        parsed = bundles.build(bundle_files.read_folder(LOOP), KEY)
+        serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+        workflow = serialization.new_workflow(parsed, "loop")
+        workflow.do_engine_steps()
+        state = serializer.serialize_json(workflow)
+        timings = []
+        for _ in range(self.samples):
+            start = time.perf_counter()
+            workflow = serializer.deserialize_json(state)
+            task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+            task.data.update(step_data(1))
+            task.run()
+            workflow.do_engine_steps()
+            serializer.serialize_json(workflow)
+            timings.append(ms(start))
+        return statistics.median(timings)
+
+    def inbox_timings(self) -> list[float]:
+        with self.app.app_context():
+            actor = self.actors[("hub_practitioner", AREAS[1])]
+            timings = []
+            for _ in range(self.samples):
+                start = time.perf_counter()
+                tasks.inbox(actor, limit=50)
+                timings.append(ms(start))
+                db.session.rollback()
+        return timings
+
+    def cycle_ratio(self) -> float:
+        """Median step time in a case's 40th cycle against its first, through the service layer."""
+        cycle_1, cycle_40 = [], []
+        with self.app.app_context():
+            area = AREAS[2]
+            for _ in range(2 if self.quick else 5):
+                case = cases.create(self.actors[("referrer", area)], area, "Cycle child")
+                runtime.start(self.actors[("referrer", area)], case.id, KEY)
+                for cycle in range(1, 41):
+                    for step, role in enumerate(STEP_ROLES, start=1):
+                        [task_id] = db.session.scalars(select(HumanTask.id).where(
+                            HumanTask.case_id == case.id, HumanTask.status == "open")).all()
+                        start = time.perf_counter()
+                        runtime.complete_task(self.actors[(role, area)], task_id, step_data(step))
+                        elapsed = ms(start)
+                        if cycle == 1:
+                            cycle_1.append(elapsed)
+                        elif cycle == 40:
+                            cycle_40.append(elapsed)
+        return statistics.median(cycle_40) / statistics.median(cycle_1)
+
+    def api_timings(self) -> tuple[float, float]:
+        """Start a case's pathway and complete a task over HTTP against gunicorn on loopback."""
+        with self.app.app_context():
+            area = AREAS[3]
+            actor = self.actors[("referrer", area)]
+            token = identity.create_token(actor.username, "bench")
+            count = 40 if self.quick else 200
+            case_ids = [cases.create(actor, area, "Api child").id for _ in range(count)]
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": self.uri, "SECRET_KEY": "bench-only"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}/api/v1"
+            wait_for(f"http://127.0.0.1:{port}/healthz")
+            http = requests.Session()
+            http.headers["Authorization"] = f"Bearer {token}"
+            starts, completes, instance_ids = [], [], []
+            for case_id in case_ids:
+                start = time.perf_counter()
+                response = http.post(f"{base}/cases/{case_id}/instances", json={"key": KEY})
+                starts.append(ms(start))
+                response.raise_for_status()
+                instance_ids.append(response.json()["id"])
+            for instance_id in instance_ids:
+                [task] = http.get(f"{base}/instances/{instance_id}").json()["open_tasks"]
+                start = time.perf_counter()
+                response = http.post(f"{base}/tasks/{task['id']}/complete", json={"data": step_data(1)})
+                completes.append(ms(start))
+                response.raise_for_status()
+            return statistics.median(starts), statistics.median(completes)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not come up at {url}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="fewer cases and samples; under a minute")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--fresh", action="store_true", help="PostgreSQL: drop and recreate the schema first")
+    args = parser.parse_args()
+    n_cases = min(args.cases, 2_000) if args.quick else args.cases
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+        uri = database_url(ROOT / "instance")
+    else:
+        uri = f"sqlite:///{Path(tempfile.mkdtemp(prefix='mace-bench-')) / 'bench.db'}"
+
+    bench = Bench(uri, n_cases, args.quick)
+    bench.setup(args.fresh)
+    bench.populate()
+    complete = bench.complete_task_timings()
+    raw = bench.raw_spiff_step()
+    inbox = bench.inbox_timings()
+    ratio = bench.cycle_ratio()
+    api_start, api_complete = bench.api_timings()
+    results = {
+        "database": uri.split(":", 1)[0],
+        "cases": n_cases,
+        "complete_task_p50_ms": statistics.median(complete),
+        "complete_task_p95_ms": percentile(complete, 95),
+        "raw_spiff_step_ms": raw,
+        "overhead_ratio": statistics.median(complete) / raw,
+        "inbox_query_p95_ms": percentile(inbox, 95),
+        "step_ratio_cycle40_vs_cycle1": ratio,
+        "api_start_p50_ms": api_start,
+        "api_complete_p50_ms": api_complete,
+    }
+    for name, value in results.items():
+        print(f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}")
+
+
+if __name__ == "__main__":
+    main()
