@@ -64,11 +64,11 @@ def register(app: Flask) -> None:
 
     @definitions.command("deploy")
     @click.argument("key")
-    @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-    def deploy(key, folder):
-        """Validate and deploy the BPMN, DMN and form files in FOLDER as the next version of KEY."""
+    @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+    def deploy(key, folders):
+        """Validate and deploy the BPMN, DMN and form files in FOLDERS as the next version of KEY."""
         try:
-            definition, created = repository.deploy(None, key, bundle_files.read_folder(folder))
+            definition, created = repository.deploy(None, key, bundle_files.read_folder(*folders))
         except ServiceError as error:
             _fail(error)
         click.echo(f"{key} v{definition.version} {'deployed' if created else 'unchanged'}.")

@@ -30,8 +30,8 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import database_url  # noqa: E402
-from processes import bundle_files, cases, identity, repository, runtime, serialization, tasks  # noqa: E402
 from processes import bundle as bundles  # noqa: E402
+from processes import bundle_files, cases, identity, repository, runtime, serialization, tasks  # noqa: E402
 from processes.clock import now  # noqa: E402
 from processes.db import db  # noqa: E402
 from processes.identity import Actor  # noqa: E402
@@ -45,7 +45,7 @@ STEP_ROLES = ["referrer", "hub_practitioner", "allocated_worker", "team_manager"
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def ms(start: float) -> float:

@@ -5,9 +5,15 @@ from pathlib import Path
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
 
 
-def read_folder(folder: str | Path) -> dict[str, str]:
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).iterdir())
-             if p.is_file() and p.suffix in BUNDLE_SUFFIXES}
+def read_folder(*folders: str | Path) -> dict[str, str]:
+    """One bundle from one or more folders (the pathway keeps diagrams in bpmn/ and forms in forms/)."""
+    files: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted(Path(folder).iterdir()):
+            if path.is_file() and path.suffix in BUNDLE_SUFFIXES:
+                if path.name in files:
+                    raise ValueError(f"Two files are named {path.name}; names must be unique in a bundle.")
+                files[path.name] = path.read_text(encoding="utf-8")
     if not files:
-        raise FileNotFoundError(f"No .bpmn, .dmn or .json files in {folder}.")
+        raise FileNotFoundError(f"No .bpmn, .dmn or .json files in {', '.join(map(str, folders))}.")
     return files

@@ -10,7 +10,8 @@ from .models import User
 from .roles import ROLES
 
 AREAS = {"north": "Northshire North", "south": "Northshire South"}
-PATHWAY_FOLDER = Path(__file__).resolve().parent.parent / "bpmn"
+ROOT = Path(__file__).resolve().parent.parent
+PATHWAY_FOLDERS = (ROOT / "bpmn", ROOT / "forms")
 # Invented names only: nothing here may come from the seed documents.
 CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder", "south")]
 
@@ -26,7 +27,7 @@ def seed(pathway_key: str) -> dict[str, str] | None:
         username = f"demo-{role.replace('_', '-')}"
         identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS))
         tokens[username] = identity.create_token(username, "demo")
-    repository.deploy(None, pathway_key, bundle_files.read_folder(PATHWAY_FOLDER))
+    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
     referrer = identity.Actor.of(identity.get_user("demo-referrer"))
     for child, area in CHILDREN:
         case = cases.create(referrer, area, child)

@@ -89,9 +89,16 @@ def create_token(username: str, name: str = "api") -> str:
 
 
 def actor_for_token(token: str) -> Actor | None:
+    """The token's user with roles and areas, in one query; None for an unknown or revoked token."""
     # Tokens are 256 random bits, so a fast hash is safe here, unlike for passwords.
-    user = db.session.scalar(
-        select(User).join(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None),
-                                          User.is_active.is_(True))
-    )
-    return Actor.of(user) if user else None
+    rows = db.session.execute(
+        select(User.id, User.username, UserRole.role, UserArea.area_code)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .outerjoin(UserArea, UserArea.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+    ).all()
+    if not rows:
+        return None
+    return Actor(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role),
+                 frozenset(r.area_code for r in rows if r.area_code))

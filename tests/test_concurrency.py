@@ -27,7 +27,7 @@ def race(app, actions):
                 outcomes[index] = "ok"
             except Conflict:
                 outcomes[index] = "conflict"
-            except Exception as exc:  # noqa: BLE001 - any other outcome is a failure we report
+            except Exception as exc:
                 outcomes[index] = repr(exc)
             finally:
                 db.session.remove()
@@ -60,7 +60,7 @@ def test_simultaneous_completions_one_succeeds_one_conflicts(app, case_at_screen
         case_id = new_case()
         task_id = open_task(case_id, "screen").id
         data = {"exploitation_types": ["criminal"], "concern": "race"}
-        outcomes = race(app, [lambda a=a: runtime.complete_task(a, task_id, data) for a in referrers])
+        outcomes = race(app, [lambda a=a, t=task_id, d=data: runtime.complete_task(a, t, d) for a in referrers])
         assert outcomes == ["conflict", "ok"]
         db.session.expire_all()
         # The pathway moved on exactly once: one hub decision, one completion audited.
@@ -76,7 +76,7 @@ def test_simultaneous_claims_one_succeeds(app, case_at_screen):
     referrers, new_case = case_at_screen
     for _ in range(ROUNDS):
         task_id = open_task(new_case(), "screen").id
-        outcomes = race(app, [lambda a=a: tasks.claim(a, task_id) for a in referrers])
+        outcomes = race(app, [lambda a=a, t=task_id: tasks.claim(a, t) for a in referrers])
         assert outcomes == ["conflict", "ok"]
         db.session.expire_all()
         assert db.session.get(HumanTask, task_id).assignee_id in {a.id for a in referrers}

@@ -237,6 +237,7 @@ def test_every_read_and_change_is_audited_without_form_contents(people, referral
     screen_and_decide(people, case, "allocate")
     history.instance_state(people["referrer"], instance.id)
     actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions == ["definition.deploy", "case.create", "instance.start", "task.complete", "task.complete", "instance.view"]
+    assert actions == ["definition.deploy", "case.create", "instance.start", "task.complete", "task.complete",
+                       "instance.view"]
     details = " ".join(e.detail or "" for e in db.session.scalars(select(AuditEvent)))
     assert "older youths" not in details and "Test Child" not in details

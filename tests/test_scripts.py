@@ -65,6 +65,6 @@ def test_dunder_access_is_refused_at_deploy_with_the_element_id(script):
 
 
 def test_allowed_scripts_compute_over_task_data(at_hub_decision):
-    hub, case, instance = at_hub_decision("labels = [d.upper() for d in [decision]]\nric_requested = len(labels) == 1")
+    hub, case, _ = at_hub_decision("labels = [d.upper() for d in [decision]]\nric_requested = len(labels) == 1")
     runtime.complete_task(hub, open_task(case.id, "hub_decision").id, {"decision": "allocate"})
     assert open_task(case.id, "ric_discussion")
