@@ -1,0 +1,1 @@
+"""Celery workers for timers, reminders and escalations; they call only the processes/ service layer."""
