@@ -44,7 +44,8 @@ def load(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True} if not url.startswith("sqlite") else {},
+        # Recycle instead of pre-ping: a ping would cost a round trip on every transaction.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800} if not url.startswith("sqlite") else {},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "PATHWAY_KEY": os.environ.get("PATHWAY_KEY", "mace"),
         "SESSION_COOKIE_SECURE": is_production(),

@@ -158,17 +158,21 @@ class Timer(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only record of who read or changed what; it never holds form contents."""
+    """Append-only record of who read or changed what; it never holds form contents.
+
+    No foreign keys on purpose: the log is independent evidence that must outlive the erasure of a
+    case's records, and it must not slow every change with referential checks.
+    """
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_case_at", "case_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(Timestamp)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(60))
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
-    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    human_task_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(String(255))
 
 

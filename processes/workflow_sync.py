@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from . import bundle as bundles
 from .clock import UTC, aware
@@ -105,15 +105,18 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     """Open rows for newly ready user tasks, cancel rows whose task left the ready state; same for timers."""
     ready = ready_user_tasks(workflow)
     _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
-    for spiff_id in ready.keys() - before.ready:
-        task = ready[spiff_id]
-        db.session.add(HumanTask(
-            instance_id=instance.id, case_id=case.id, area_code=case.area_code, spiff_task_id=spiff_id,
-            element_id=task.task_spec.bpmn_id, process_id=task.workflow.spec.name,
-            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role_for_lane(task.task_spec.lane) or "",
-            form=properties(task).get(bundles.FORM_PROPERTY), status="open", created_at=at,
-            due_at=_due_at(task, at),
-        ))
+    new_rows = [
+        {
+            "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
+            "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name,
+            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            "role": role_for_lane(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
+            "status": "open", "created_at": at, "due_at": _due_at(task, at),
+        }
+        for spiff_id, task in ready.items() if spiff_id not in before.ready
+    ]
+    if new_rows:
+        db.session.execute(insert(HumanTask), new_rows)
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
         _sync_timers(instance, waiting)
