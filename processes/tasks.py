@@ -18,6 +18,17 @@ from .transaction import atomic
 
 
 @dataclass
+class TaskView:
+    """A task together with its form's JSON Schema; reads through to the task's own fields."""
+
+    task: HumanTask
+    form_schema: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.task, name)
+
+
+@dataclass
 class Inbox:
     tasks: list[HumanTask]
     total: int
@@ -41,12 +52,12 @@ def _visible_task(actor: Actor, task_id: int) -> HumanTask:
 
 
 @atomic
-def get_task(actor: Actor, task_id: int) -> tuple[HumanTask, dict[str, Any]]:
+def get_task(actor: Actor, task_id: int) -> TaskView:
     """A task with its form's JSON Schema; the read is audited."""
     task = _visible_task(actor, task_id)
     definition = db.session.get(ProcessInstance, task.instance_id).definition
     audit.record(actor, "task.view", case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id)
-    return task, forms.schema_for(definition, task.form)
+    return TaskView(task, forms.schema_for(definition, task.form))
 
 
 def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: int | None, action: str) -> None:

@@ -25,8 +25,7 @@ class TaskItem(MethodView):
     @blp.response(200, TaskDetailOut)
     def get(self, task_id):
         """A task with the JSON Schema of its form."""
-        task, schema = tasks.get_task(g.actor, task_id)
-        return {**TaskOut().dump(task), "form_schema": schema}
+        return tasks.get_task(g.actor, task_id)
 
 
 @blp.route("/tasks/<int:task_id>/complete")
