@@ -22,10 +22,19 @@ MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers work while a writer commits; the busy timeout makes writers queue, not fail.
     if isinstance(dbapi_connection, sqlite3.Connection):
+        # pysqlite starts transactions only at the first write, so reads before it would see no
+        # snapshot and a stale read could be written back; we emit BEGIN ourselves (SQLAlchemy recipe).
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -5,7 +5,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from .db import db
 from .errors import NotFound
 from .identity import Actor
-from .models import Case, HumanTask
+from .models import Case, HumanTask, ProcessInstance
 
 
 def visible_case(actor: Actor, case_id: int) -> Case:
@@ -14,6 +14,13 @@ def visible_case(actor: Actor, case_id: int) -> Case:
     if case is None or case.area_code not in actor.areas:
         raise NotFound(f"No case {case_id}.")
     return case
+
+
+def visible_instance(actor: Actor, instance: ProcessInstance | None, instance_id: int) -> ProcessInstance:
+    """The instance, or the same NotFound for an unknown id and for another area's instance."""
+    if instance is None or db.session.get(Case, instance.case_id).area_code not in actor.areas:
+        raise NotFound(f"No process instance {instance_id}.")
+    return instance
 
 
 def task_visibility(actor: Actor) -> ColumnElement[bool]:

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from . import audit
-from .access import visible_case
+from .access import visible_case, visible_instance
 from .db import db
-from .errors import NotFound
 from .identity import Actor
 from .models import AuditEvent, HumanTask, ProcessInstance, Timer
 from .transaction import atomic
@@ -31,10 +30,7 @@ class CaseHistory:
 
 @atomic
 def instance_state(actor: Actor, instance_id: int) -> InstanceState:
-    instance = db.session.get(ProcessInstance, instance_id)
-    if instance is None:
-        raise NotFound(f"No process instance {instance_id}.")
-    visible_case(actor, instance.case_id)
+    instance = visible_instance(actor, db.session.get(ProcessInstance, instance_id), instance_id)
     audit.record(actor, "instance.view", case_id=instance.case_id, instance_id=instance.id)
     return InstanceState(
         instance,

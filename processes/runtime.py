@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from . import audit, forms, repository, serialization, workflow_sync
 from . import bundle as bundles
-from .access import can_see_task, visible_case
+from .access import can_see_task, visible_case, visible_instance
 from .clock import aware, now
 from .db import db
-from .errors import Conflict, Forbidden, NotFound, WorkflowFailed
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, WorkflowFailed
 from .identity import Actor
 from .models import Case, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from .transaction import atomic
@@ -41,15 +41,12 @@ def _engine(step: Callable[[], Any]) -> Any:
         raise WorkflowFailed(element, f"{detail} (line {line})" if line else detail) from None
 
 
-def _lock(instance_id: int) -> ProcessInstance:
+def _lock(instance_id: int) -> ProcessInstance | None:
     """Load an instance holding its row lock (PostgreSQL) so changes to one instance queue up."""
-    instance = db.session.scalar(
+    return db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
     )
-    if instance is None:
-        raise NotFound(f"No process instance {instance_id}.")
-    return instance
 
 
 def _load(instance: ProcessInstance) -> BpmnWorkflow:
@@ -69,7 +66,8 @@ def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, acto
         workflow_sync.clear(instance, at, before, completed)
         _continue_as_new(instance, workflow, case, actor, at)
     else:
-        workflow_sync.sync(instance, workflow, case, at, before, completed)
+        # due_in and timer expressions are evaluated here, so their failures are workflow errors too.
+        _engine(lambda: workflow_sync.sync(instance, workflow, case, at, before, completed))
 
 
 def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None,
@@ -83,6 +81,8 @@ def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Ca
         target = workflow_sync.properties(task).get(bundles.CONTINUE_PROPERTY)
         if target:
             definition = repository.require_latest(instance.definition.key)
+            if target not in bundles.for_definition(definition).specs:
+                definition = instance.definition  # a later version dropped the process: stay on ours
             _start(definition, target, case, actor, dict(task.data), at, previous=instance)
             return
 
@@ -115,20 +115,34 @@ def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor:
 def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = None) -> ProcessInstance:
     """Start the latest version of pathway `key` for a case the actor can see."""
     case = visible_case(actor, case_id)
+    _check_data_keys(data or {}, "data")
     definition = repository.require_latest(key)
     return _start(definition, definition.entry_process_id, CaseRef(case.id, case.area_code), actor, data or {}, now())
 
 
+def _check_data_keys(data: dict[str, Any], field: str) -> None:
+    """Names starting with '_' are reserved for the script sandbox's guards."""
+    reserved = sorted(k for k in data if not isinstance(k, str) or k.startswith("_"))
+    if reserved:
+        raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
+
+
 def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    """The task and its instance, read in one statement that takes the instance's row lock."""
+    """The task and its instance, read in one statement that locks both rows.
+
+    Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
+    task's status is re-read after any wait rather than taken from before it.
+    """
     row = db.session.execute(
         select(HumanTask, ProcessInstance).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
-        .where(HumanTask.id == task_id).with_for_update(of=ProcessInstance)
+        .where(HumanTask.id == task_id).with_for_update(of=(ProcessInstance, HumanTask))
         .execution_options(populate_existing=True)
     ).first()
     if row is None or not can_see_task(actor, row.HumanTask):
         raise NotFound(f"No task {task_id}.")
     task, instance = row
+    if instance.status != "running":
+        raise Conflict(f"The pathway of task {task_id} is {instance.status}; your answers were not saved.")
     if task.status != "open":
         raise Conflict(f"Task {task_id} was already {task.status} at "
                        f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
@@ -144,6 +158,7 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask
     """Validate the form data, complete the user task and run the workflow on to its next wait."""
     task, instance = _task_for_change(actor, task_id)
     forms.validate(instance.definition, task.form, data)
+    _check_data_keys(data, "data")
     workflow = _load(instance)
     before = Before.of(workflow)
     spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)
@@ -172,6 +187,8 @@ def fire_due_timers(instance_id: int) -> list[str]:
     Safe to call twice: a second call finds nothing due and changes nothing.
     """
     instance = _lock(instance_id)
+    if instance is None:
+        raise NotFound(f"No process instance {instance_id}.")
     at = now()
     due = db.session.scalars(
         select(Timer).where(Timer.instance_id == instance_id, Timer.fire_at <= at)
@@ -189,6 +206,20 @@ def fire_due_timers(instance_id: int) -> list[str]:
     return fired
 
 
+def fire_all_due() -> tuple[int, list[int]]:
+    """Fire every due timer, instance by instance; one failing instance does not stop the others.
+
+    Returns how many timers fired and which instances failed (their timers stay due for a retry).
+    """
+    fired, failed = 0, []
+    for instance_id in due_timer_instances():
+        try:
+            fired += len(fire_due_timers(instance_id))
+        except ServiceError:
+            failed.append(instance_id)
+    return fired, failed
+
+
 def due_timer_instances(limit: int = 1000) -> list[int]:
     """Instances with a due timer, found through the indexed fire time alone."""
     return list(db.session.scalars(
@@ -203,6 +234,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
     by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
     found = visible_case(actor, case_id)
+    _check_data_keys(payload or {}, "payload")
     case = CaseRef(found.id, found.area_code)
     at = now()
     event = BpmnEvent(MessageEventDefinition(name), payload or {})
@@ -213,6 +245,8 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     moved = []
     for instance_id in running:
         instance = _lock(instance_id)
+        if instance.status != "running":
+            continue  # ended while we waited for its lock
         workflow = _load(instance)
         before = Before.of(workflow)
         try:
@@ -248,8 +282,7 @@ def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, 
 @atomic
 def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     """Stop an instance: its open tasks are cancelled and its timers removed."""
-    instance = _lock(instance_id)
-    case = visible_case(actor, instance.case_id)
+    instance = visible_instance(actor, _lock(instance_id), instance_id)
     if not actor.is_manager:
         raise Forbidden("Only a manager, chair or administrator can cancel a pathway.")
     if instance.status != "running":
@@ -257,5 +290,5 @@ def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     at = now()
     instance.status, instance.ended_at = "cancelled", at
     workflow_sync.clear(instance, at, Before.of(_load(instance)))
-    audit.record(actor, "instance.cancel", case_id=case.id, instance_id=instance.id, detail=reason[:255])
+    audit.record(actor, "instance.cancel", case_id=instance.case_id, instance_id=instance.id, detail=reason[:255])
     return instance

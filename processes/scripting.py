@@ -82,12 +82,13 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__({**_GUARDS, **(functions or {})})
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
-        namespace = {**self.globals, **(external_context or {}), **context}
+        # Guards go last so that no data key can replace them.
+        namespace = {**(external_context or {}), **context, **self.globals}
         return eval(compile_expression(expression), namespace)  # noqa: S307 - restricted bytecode
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
-        injected = {**self.globals, **(external_context or {})}
-        namespace = {**injected, **context}
+        injected = {**(external_context or {}), **self.globals}
+        namespace = {**context, **injected}
         exec(compile_script(script), namespace)  # noqa: S102 - restricted bytecode
         # Write back only the data the script left, never our guards or any function it defined.
         result = {

@@ -39,10 +39,13 @@ def timer_fire_at(task: Task) -> datetime | None:
         definition.has_fired(task)
         value = task._get_internal_data("event_value")
     if isinstance(definition, CycleTimerEventDefinition):
-        return datetime.fromisoformat(value["next"]) if value["cycles"] != 0 else None
-    if isinstance(definition, DurationTimerEventDefinition):
-        return TimerEventDefinition.get_datetime(value)
-    return TimerEventDefinition.parse_time_or_duration(value)
+        fire_at = datetime.fromisoformat(value["next"]) if value["cycles"] != 0 else None
+    elif isinstance(definition, DurationTimerEventDefinition):
+        fire_at = TimerEventDefinition.get_datetime(value)
+    else:
+        fire_at = TimerEventDefinition.parse_time_or_duration(value)
+    # SQLite keeps wall-clock time without its offset, so everything is stored in UTC.
+    return aware(fire_at).astimezone(UTC) if fire_at else None
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> dict[str, Task]:
@@ -58,7 +61,7 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
         return None
     value: Any = task.workflow.script_engine.evaluate(task, expression)
     if isinstance(value, datetime):
-        return aware(value)
+        return aware(value).astimezone(UTC)
     if isinstance(value, date):
         return datetime.combine(value, time(23, 59, 59), UTC)
     if isinstance(value, timedelta):
@@ -66,7 +69,7 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
     if isinstance(value, str) and value.upper().startswith("P"):
         parsed = TimerEventDefinition.parse_iso_duration(value)
         return created + TimerEventDefinition.get_timedelta_from_start(parsed, created)
-    return aware(TimerEventDefinition.get_datetime(str(value)))
+    return TimerEventDefinition.get_datetime(str(value))
 
 
 class CaseRef(NamedTuple):

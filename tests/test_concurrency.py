@@ -62,7 +62,7 @@ def test_simultaneous_completions_one_succeeds_one_conflicts(app, case_at_screen
         data = {"exploitation_types": ["criminal"], "concern": "race"}
         outcomes = race(app, [lambda a=a, t=task_id, d=data: runtime.complete_task(a, t, d) for a in referrers])
         assert outcomes == ["conflict", "ok"]
-        db.session.expire_all()
+        db.session.rollback()  # end this thread's read snapshot to see what the racers committed
         # The pathway moved on exactly once: one hub decision, one completion audited.
         assert [t.element_id for t in db.session.scalars(
             select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open"))] == ["hub_decision"]
@@ -78,7 +78,7 @@ def test_simultaneous_claims_one_succeeds(app, case_at_screen):
         task_id = open_task(new_case(), "screen").id
         outcomes = race(app, [lambda a=a, t=task_id: tasks.claim(a, t) for a in referrers])
         assert outcomes == ["conflict", "ok"]
-        db.session.expire_all()
+        db.session.rollback()  # end this thread's read snapshot to see what the racers committed
         assert db.session.get(HumanTask, task_id).assignee_id in {a.id for a in referrers}
 
 
@@ -88,3 +88,36 @@ def test_changes_to_different_cases_do_not_conflict(app, case_at_screen):
     data = {"exploitation_types": ["online"], "concern": "parallel"}
     outcomes = race(app, [lambda t=t: runtime.complete_task(referrers[0], t, data) for t in task_ids])
     assert outcomes == ["ok"] * 4
+
+
+def test_cancel_racing_a_completion_leaves_a_consistent_case(app, case_at_screen, make_actor):
+    referrers, new_case = case_at_screen
+    manager = make_actor("team_manager")
+    data = {"exploitation_types": ["criminal"], "concern": "race"}
+    for _ in range(ROUNDS):
+        case_id = new_case()
+        task_id = open_task(case_id, "screen").id
+        instance_id = db.session.get(HumanTask, task_id).instance_id
+        outcomes = race(app, [lambda t=task_id: runtime.complete_task(referrers[0], t, data),
+                              lambda i=instance_id: runtime.cancel(manager, i, "duplicate referral")])
+        assert outcomes in (["ok", "ok"], ["conflict", "ok"]), outcomes
+        db.session.rollback()  # end this thread's read snapshot to see what the racers committed
+        assert db.session.get(ProcessInstance, instance_id).status == "cancelled"
+        assert db.session.scalars(select(HumanTask).where(
+            HumanTask.case_id == case_id, HumanTask.status == "open")).all() == []
+
+
+def test_claim_racing_a_completion_never_loses_either(app, case_at_screen):
+    referrers, new_case = case_at_screen
+    data = {"exploitation_types": ["online"], "concern": "race"}
+    for _ in range(ROUNDS):
+        task_id = open_task(new_case(), "screen").id
+        outcomes = race(app, [lambda t=task_id: tasks.claim(referrers[0], t),
+                              lambda t=task_id: runtime.complete_task(referrers[1], t, data)])
+        db.session.rollback()  # end this thread's read snapshot to see what the racers committed
+        task = db.session.get(HumanTask, task_id)
+        if task.status == "completed":
+            # Completed first (the claim then conflicts), or claimed first (the completion then conflicts).
+            assert outcomes == ["conflict", "ok"] and task.completed_by_id == referrers[1].id
+        else:
+            assert outcomes == ["conflict", "ok"] and task.assignee_id == referrers[0].id

@@ -20,7 +20,7 @@ class Cases(MethodView):
         return cases.create(g.actor, body["area"], body["child_name"], body["date_of_birth"])
 
 
-@blp.route("/cases/<int:case_id>")
+@blp.route("/cases/<int(max=2147483647):case_id>")
 class CaseItem(MethodView):
     @blp.response(200, CaseOut)
     def get(self, case_id):
@@ -28,7 +28,7 @@ class CaseItem(MethodView):
         return cases.get(g.actor, case_id)
 
 
-@blp.route("/cases/<int:case_id>/instances")
+@blp.route("/cases/<int(max=2147483647):case_id>/instances")
 class CaseInstances(MethodView):
     @blp.arguments(StartIn)
     @blp.response(201, InstanceOut)
@@ -37,7 +37,7 @@ class CaseInstances(MethodView):
         return runtime.start(g.actor, case_id, body["key"], body["data"])
 
 
-@blp.route("/cases/<int:case_id>/messages")
+@blp.route("/cases/<int(max=2147483647):case_id>/messages")
 class CaseMessages(MethodView):
     @blp.arguments(MessageIn)
     @blp.response(200, InstanceOut(many=True))
@@ -46,7 +46,7 @@ class CaseMessages(MethodView):
         return runtime.deliver_message(g.actor, case_id, body["name"], body["payload"], body.get("key"))
 
 
-@blp.route("/cases/<int:case_id>/history")
+@blp.route("/cases/<int(max=2147483647):case_id>/history")
 class CaseHistory(MethodView):
     @blp.response(200, CaseHistoryOut)
     def get(self, case_id):

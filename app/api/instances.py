@@ -11,7 +11,7 @@ from .schemas import CancelIn, InstanceOut, InstanceStateOut
 blp = Blueprint("instances", __name__, description="Process instances")
 
 
-@blp.route("/instances/<int:instance_id>")
+@blp.route("/instances/<int(max=2147483647):instance_id>")
 class InstanceItem(MethodView):
     @blp.response(200, InstanceStateOut)
     def get(self, instance_id):
@@ -19,7 +19,7 @@ class InstanceItem(MethodView):
         return history.instance_state(g.actor, instance_id)
 
 
-@blp.route("/instances/<int:instance_id>/cancel")
+@blp.route("/instances/<int(max=2147483647):instance_id>/cancel")
 class InstanceCancel(MethodView):
     @blp.arguments(CancelIn)
     @blp.response(200, InstanceOut)

@@ -20,7 +20,7 @@ class Inbox(MethodView):
         return tasks.inbox(g.actor, limit=query["limit"], offset=query["offset"], mine_only=query["mine"])
 
 
-@blp.route("/tasks/<int:task_id>")
+@blp.route("/tasks/<int(max=2147483647):task_id>")
 class TaskItem(MethodView):
     @blp.response(200, TaskDetailOut)
     def get(self, task_id):
@@ -28,7 +28,7 @@ class TaskItem(MethodView):
         return tasks.get_task(g.actor, task_id)
 
 
-@blp.route("/tasks/<int:task_id>/complete")
+@blp.route("/tasks/<int(max=2147483647):task_id>/complete")
 class TaskComplete(MethodView):
     @blp.arguments(CompleteIn)
     @blp.response(200, TaskOut)
@@ -39,7 +39,7 @@ class TaskComplete(MethodView):
         return runtime.complete_task(g.actor, task_id, body["data"])
 
 
-@blp.route("/tasks/<int:task_id>/claim")
+@blp.route("/tasks/<int(max=2147483647):task_id>/claim")
 class TaskClaim(MethodView):
     @blp.response(200, TaskOut)
     def post(self, task_id):
@@ -47,7 +47,7 @@ class TaskClaim(MethodView):
         return tasks.claim(g.actor, task_id)
 
 
-@blp.route("/tasks/<int:task_id>/unclaim")
+@blp.route("/tasks/<int(max=2147483647):task_id>/unclaim")
 class TaskUnclaim(MethodView):
     @blp.response(200, TaskOut)
     def post(self, task_id):
@@ -55,7 +55,7 @@ class TaskUnclaim(MethodView):
         return tasks.unclaim(g.actor, task_id)
 
 
-@blp.route("/tasks/<int:task_id>/reassign")
+@blp.route("/tasks/<int(max=2147483647):task_id>/reassign")
 class TaskReassign(MethodView):
     @blp.arguments(ReassignIn)
     @blp.response(200, TaskOut)
