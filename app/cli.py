@@ -71,6 +71,8 @@ def register(app: Flask) -> None:
             definition, created = repository.deploy(None, key, bundle_files.read_folder(*folders))
         except ServiceError as error:
             _fail(error)
+        except (FileNotFoundError, ValueError) as error:  # no bundle files, clashing or unreadable names
+            raise click.ClickException(str(error)) from error
         click.echo(f"{key} v{definition.version} {'deployed' if created else 'unchanged'}.")
 
     @app.cli.group()
@@ -80,8 +82,10 @@ def register(app: Flask) -> None:
     @timers.command("fire-due")
     def fire_due():
         """Fire every due timer now (the worker's sweep does this on a schedule)."""
-        fired = sum(len(runtime.fire_due_timers(i)) for i in runtime.due_timer_instances())
+        fired, failed = runtime.fire_all_due()
         click.echo(f"{fired} timer(s) fired.")
+        if failed:
+            raise click.ClickException(f"Timers of instance(s) {', '.join(map(str, failed))} failed; they stay due.")
 
     @app.cli.group("demo")
     def demo_group():
@@ -90,7 +94,10 @@ def register(app: Flask) -> None:
     @demo_group.command("seed")
     def seed():
         """Create demo areas, one user per role, the pathway and some cases (once)."""
-        tokens_ = demo.seed(current_app.config["PATHWAY_KEY"])
+        try:
+            tokens_ = demo.seed(current_app.config["PATHWAY_KEY"])
+        except ServiceError as error:
+            _fail(error)
         if tokens_ is None:
             click.echo("Demo data already present.")
             return

@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+MIN_KEY_LENGTH = 32
+
 
 class ConfigError(RuntimeError):
     pass
@@ -30,12 +32,21 @@ def secret_key(instance_path: Path) -> str:
         return key
     if is_production():
         raise ConfigError("SECRET_KEY must be set in production (MACE_ENV=production).")
-    # Locally, generate one and keep it so sessions survive restarts.
+    # Locally, generate one and keep it so sessions survive restarts. Created 0600 in one step (never
+    # readable by others, even briefly) and exclusively, so two processes starting together share one key.
     path = instance_path / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigError(f"{path} holds no usable key (under {MIN_KEY_LENGTH} characters); "
+                              "delete it and a new one is generated.") from None
+        return key
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as file:
+        file.write(key)
+    return key
 
 
 def load(instance_path: Path) -> dict:

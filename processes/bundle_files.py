@@ -13,7 +13,10 @@ def read_folder(*folders: str | Path) -> dict[str, str]:
             if path.is_file() and path.suffix in BUNDLE_SUFFIXES:
                 if path.name in files:
                     raise ValueError(f"Two files are named {path.name}; names must be unique in a bundle.")
-                files[path.name] = path.read_text(encoding="utf-8")
+                try:
+                    files[path.name] = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ValueError(f"{path.name} is not UTF-8 text.") from exc
     if not files:
         raise FileNotFoundError(f"No .bpmn, .dmn or .json files in {', '.join(map(str, folders))}.")
     return files

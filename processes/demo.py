@@ -8,6 +8,7 @@ from . import bundle_files, cases, identity, repository, runtime
 from .db import db
 from .models import User
 from .roles import ROLES
+from .transaction import atomic
 
 AREAS = {"north": "Northshire North", "south": "Northshire South"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,8 +17,12 @@ PATHWAY_FOLDERS = (ROOT / "bpmn", ROOT / "forms")
 CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder", "south")]
 
 
+@atomic
 def seed(pathway_key: str) -> dict[str, str] | None:
-    """Create the demo data once; returns each demo user's new API token, or None if already seeded."""
+    """Create the demo data once, in one transaction.
+
+    Returns each demo user's new API token, or None if already seeded.
+    """
     if db.session.query(User.id).first() is not None:
         return None
     for code, name in AREAS.items():

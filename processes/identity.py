@@ -13,6 +13,7 @@ from .db import db
 from .errors import InvalidInput, NotFound
 from .models import ApiToken, Area, User, UserArea, UserRole
 from .roles import MANAGER_ROLES, ROLES
+from .transaction import atomic
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@atomic
 def create_area(code: str, name: str) -> Area:
     area = db.session.get(Area, code)
     if area is None:
@@ -48,10 +50,10 @@ def create_area(code: str, name: str) -> Area:
         db.session.add(area)
     else:
         area.name = name
-    db.session.commit()
     return area
 
 
+@atomic
 def create_user(username: str, display_name: str, roles: list[str], areas: list[str]) -> User:
     errors: dict[str, list[str]] = {}
     unknown_roles = sorted(set(roles) - set(ROLES))
@@ -68,7 +70,6 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
                 roles=[UserRole(role=r) for r in sorted(set(roles))],
                 areas=[UserArea(area_code=a) for a in sorted(set(areas))])
     db.session.add(user)
-    db.session.commit()
     return user
 
 
@@ -79,12 +80,12 @@ def get_user(username: str) -> User:
     return user
 
 
+@atomic
 def create_token(username: str, name: str = "api") -> str:
     """A new API token for the user; the plain token is returned once and only its hash is kept."""
     user = get_user(username)
     token = "mace_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token), created_at=now()))
-    db.session.commit()
     return token
 
 

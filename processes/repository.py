@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from sqlalchemy import func, select
 
 from . import audit, validation
 from .clock import now
 from .db import db
-from .errors import BundleInvalid, Forbidden, NotFound
+from .errors import BundleInvalid, Forbidden, InvalidInput, NotFound
 from .identity import Actor
 from .models import ProcessDefinition
 from .transaction import atomic
+
+KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
+KEY_RULE = "Use lower-case letters, digits, '-' and '_', starting with a letter (at most 100)."
 
 
 def content_hash(files: dict[str, str]) -> str:
@@ -29,6 +33,8 @@ def deploy(actor: Actor | None, key: str, files: dict[str, str]) -> tuple[Proces
     """
     if actor is not None and not actor.has_role("process_owner"):
         raise Forbidden("Only a process owner can deploy pathway definitions.")
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise InvalidInput("Nothing was deployed.", {"key": [KEY_RULE]})
     digest = content_hash(files)
     latest = latest_version(key)
     if latest is not None and latest.content_hash == digest:

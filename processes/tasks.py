@@ -51,6 +51,13 @@ def _visible_task(actor: Actor, task_id: int) -> HumanTask:
     return task
 
 
+def _open_task(actor: Actor, task_id: int) -> HumanTask:
+    task = _visible_task(actor, task_id)
+    if task.status != "open":
+        raise Conflict(f"Task {task_id} is already {task.status}; it can no longer be claimed or reassigned.")
+    return task
+
+
 @atomic
 def get_task(actor: Actor, task_id: int) -> TaskView:
     """A task with its form's JSON Schema; the read is audited."""
@@ -77,7 +84,7 @@ def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: i
 
 @atomic
 def claim(actor: Actor, task_id: int) -> HumanTask:
-    task = _visible_task(actor, task_id)
+    task = _open_task(actor, task_id)
     if task.role not in actor.roles:
         raise Forbidden(f"Task {task_id} is for the role {task.role}.")
     if task.assignee_id == actor.id:
@@ -88,7 +95,7 @@ def claim(actor: Actor, task_id: int) -> HumanTask:
 
 @atomic
 def unclaim(actor: Actor, task_id: int) -> HumanTask:
-    task = _visible_task(actor, task_id)
+    task = _open_task(actor, task_id)
     if task.assignee_id != actor.id and not actor.is_manager:
         raise Forbidden(f"Task {task_id} is not assigned to you.")
     _assign(actor, task, None, task.assignee_id, "task.unclaim")
@@ -98,7 +105,7 @@ def unclaim(actor: Actor, task_id: int) -> HumanTask:
 @atomic
 def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
     """A manager hands an open task to another user who holds its role in its area."""
-    task = _visible_task(actor, task_id)
+    task = _open_task(actor, task_id)
     if not actor.is_manager:
         raise Forbidden("Only a manager, chair or administrator can reassign tasks.")
     user = db.session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))

@@ -16,6 +16,7 @@ from .errors import Conflict
 P = ParamSpec("P")
 R = TypeVar("R")
 _SQLITE_RETRIES = 8
+_IN_ATOMIC = "mace_in_atomic"
 
 
 def _sqlite_busy(exc: OperationalError) -> bool:
@@ -32,23 +33,34 @@ def atomic(fn: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(_SQLITE_RETRIES):
-            try:
-                result = fn(*args, **kwargs)
-                db.session.commit()
-                return result
-            except StaleDataError as exc:
-                db.session.rollback()
-                raise Conflict("Someone else changed this case at the same moment. Reload it and try again.") \
-                    from exc
-            except OperationalError as exc:
-                db.session.rollback()
-                if not _sqlite_busy(exc) or attempt == _SQLITE_RETRIES - 1:
-                    raise
-                time.sleep(0.005 * (attempt + 1))
-            except BaseException:
-                db.session.rollback()
-                raise
-        raise AssertionError("unreachable")
+        if db.session.info.get(_IN_ATOMIC):
+            return fn(*args, **kwargs)  # part of an enclosing change: it commits or undoes the whole
+        db.session.info[_IN_ATOMIC] = True
+        try:
+            return _run(fn, *args, **kwargs)
+        finally:
+            db.session.info.pop(_IN_ATOMIC, None)
 
     return wrapper
+
+
+def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call fn and commit; retry from the start while SQLite reports another writer's lock."""
+    for attempt in range(_SQLITE_RETRIES):
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except StaleDataError as exc:
+            db.session.rollback()
+            raise Conflict("Someone else changed this case at the same moment. Reload it and try again.") \
+                from exc
+        except OperationalError as exc:
+            db.session.rollback()
+            if not _sqlite_busy(exc) or attempt == _SQLITE_RETRIES - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+        except BaseException:
+            db.session.rollback()
+            raise
+    raise AssertionError("unreachable")

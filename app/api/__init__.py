@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, jsonify, request
 from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
 
 from processes.errors import ServiceError
 from processes.identity import actor_for_token
@@ -32,12 +33,21 @@ def _service_error(error: ServiceError):
     return jsonify(error.to_dict()), error.status
 
 
-def _request_invalid(error):
-    # webargs reports malformed bodies as 422; report them like form errors: 400 with field messages.
-    messages = getattr(error, "data", {}).get("messages", {})
-    fields = {f"{loc}.{name}" if loc != "json" else name: msgs
-              for loc, by_field in messages.items() for name, msgs in by_field.items()}
-    return jsonify(code="invalid_input", message="The request has fields to correct.", errors=fields), 400
+def _http_error(error: HTTPException):
+    """Every API error has one shape, {code, message[, errors]}; other pages keep Flask's own."""
+    if not request.path.startswith(PREFIX):
+        return error
+    messages = getattr(error, "data", {}).get("messages")
+    if error.code in (400, 422) and messages:
+        # webargs reports bad fields as 422 and unparsable JSON as 400; both are the caller's input to fix.
+        if isinstance(messages.get("json"), list):
+            return jsonify(code="invalid_input", message="The request body is not valid JSON.",
+                           errors={"body": messages["json"]}), 400
+        fields = {f"{loc}.{name}" if loc != "json" else name: msgs
+                  for loc, by_field in messages.items() for name, msgs in by_field.items()}
+        return jsonify(code="invalid_input", message="The request has fields to correct.", errors=fields), 400
+    code = (error.name or "error").lower().replace(" ", "_")
+    return jsonify(code=code, message=error.description), error.code
 
 
 def register_api(app: Flask) -> None:
@@ -50,4 +60,4 @@ def register_api(app: Flask) -> None:
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)
     app.register_error_handler(ServiceError, _service_error)
-    app.register_error_handler(422, _request_invalid)
+    app.register_error_handler(HTTPException, _http_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from processes.clock import aware
+from processes.repository import KEY_PATTERN, KEY_RULE
 
 
 class UtcDateTime(fields.DateTime):
@@ -12,7 +13,7 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(aware(value), attr, obj, **kwargs)
 
 
-KEY = validate.Regexp(r"^[a-z][a-z0-9_-]{0,99}$", error="Use lower-case letters, digits, '-' and '_'.")
+KEY = validate.Regexp(KEY_PATTERN, error=KEY_RULE)
 
 
 class DeployIn(Schema):
@@ -88,7 +89,7 @@ class TaskDetailOut(TaskOut):
 
 class InboxQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
     mine = fields.Boolean(load_default=False)
 
 

@@ -1,0 +1,136 @@
+"""app/config.py: database URL defaults and normalisation, the secret key in and out of production, Redis."""
+
+import re
+import stat
+
+import pytest
+
+from app import config
+
+VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MACE_ENV", "FLASK_ENV", "PATHWAY_KEY")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+# The database URL
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_database_url_defaults_to_a_sqlite_file_under_the_instance_path(tmp_path, monkeypatch, value):
+    if value is not None:
+        monkeypatch.setenv("DATABASE_URL", value)
+    settings = config.load(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'mace.db'}"
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {}
+
+
+def test_a_missing_instance_folder_is_created(tmp_path):
+    instance = tmp_path / "deep" / "instance"
+    settings = config.load(instance)
+    assert instance.is_dir()
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'mace.db'}"
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgres://mace:pw@db.example:5432/mace", "postgresql+psycopg://mace:pw@db.example:5432/mace"),
+    ("postgresql://mace:pw@db.example:5432/mace", "postgresql+psycopg://mace:pw@db.example:5432/mace"),
+    ("postgresql://postgres@127.0.0.1/test?sslmode=disable", "postgresql+psycopg://postgres@127.0.0.1/test?sslmode=disable"),
+    ("postgresql+psycopg://mace@db.example/mace", "postgresql+psycopg://mace@db.example/mace"),
+])
+def test_postgres_urls_are_normalised_to_the_psycopg_driver(tmp_path, monkeypatch, given, expected):
+    monkeypatch.setenv("DATABASE_URL", given)
+    settings = config.load(tmp_path)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == expected
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_recycle": 1800}
+
+
+def test_other_database_urls_are_used_as_given(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert config.load(tmp_path)["SQLALCHEMY_DATABASE_URI"] == url
+
+
+# The secret key
+
+
+@pytest.mark.parametrize("variable", ["MACE_ENV", "FLASK_ENV"])
+def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch, variable):
+    monkeypatch.setenv(variable, "production")
+    with pytest.raises(config.ConfigError, match="SECRET_KEY must be set"):
+        config.load(tmp_path)
+    assert not (tmp_path / "secret_key").exists(), "production must never invent a key"
+
+
+@pytest.mark.parametrize("variable", ["MACE_ENV", "FLASK_ENV"])
+def test_production_ignores_a_key_file_left_from_local_use(tmp_path, monkeypatch, variable):
+    local_key = config.load(tmp_path)["SECRET_KEY"]
+    assert (tmp_path / "secret_key").read_text() == local_key
+    monkeypatch.setenv(variable, "production")
+    with pytest.raises(config.ConfigError):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize("variable", ["MACE_ENV", "FLASK_ENV"])
+def test_production_uses_the_given_secret_key_and_secure_cookies(tmp_path, monkeypatch, variable):
+    monkeypatch.setenv(variable, "production")
+    monkeypatch.setenv("SECRET_KEY", "a-long-secret-from-the-vault")
+    settings = config.load(tmp_path)
+    assert settings["SECRET_KEY"] == "a-long-secret-from-the-vault"
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("environment", [None, "development", "staging"])
+def test_outside_production_a_key_is_generated_and_kept_private(tmp_path, monkeypatch, environment):
+    if environment:
+        monkeypatch.setenv("MACE_ENV", environment)
+    first = config.load(tmp_path)
+    key = first["SECRET_KEY"]
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert first["SESSION_COOKIE_SECURE"] is False
+    key_file = tmp_path / "secret_key"
+    assert key_file.read_text() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert config.load(tmp_path)["SECRET_KEY"] == key, "the same key on every start, so sessions survive restarts"
+
+
+@pytest.mark.parametrize("content", ["", "  \n", "short"])
+def test_an_empty_or_short_key_file_is_refused_not_used(tmp_path, content):
+    (tmp_path / "secret_key").write_text(content)
+    with pytest.raises(config.ConfigError, match="delete it"):
+        config.load(tmp_path)
+
+
+def test_each_instance_gets_its_own_generated_key(tmp_path):
+    assert config.load(tmp_path / "one")["SECRET_KEY"] != config.load(tmp_path / "two")["SECRET_KEY"]
+
+
+def test_a_secret_key_from_the_environment_wins_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "set-by-the-operator")
+    assert config.load(tmp_path)["SECRET_KEY"] == "set-by-the-operator"
+    assert not (tmp_path / "secret_key").exists()
+
+
+# Redis and the pathway key
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_redis_url_unset_or_empty_is_none(tmp_path, monkeypatch, value):
+    if value is not None:
+        monkeypatch.setenv("REDIS_URL", value)
+    assert config.load(tmp_path)["REDIS_URL"] is None
+
+
+def test_redis_url_is_passed_through(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert config.load(tmp_path)["REDIS_URL"] == "redis://127.0.0.1:6379/0"
+
+
+def test_pathway_key_defaults_to_mace_and_can_be_set(tmp_path, monkeypatch):
+    assert config.load(tmp_path)["PATHWAY_KEY"] == "mace"
+    monkeypatch.setenv("PATHWAY_KEY", "pilot")
+    assert config.load(tmp_path)["PATHWAY_KEY"] == "pilot"
