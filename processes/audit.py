@@ -2,16 +2,18 @@
 
 from sqlalchemy import insert
 
+from . import write_queue
 from .clock import now
-from .db import db
 from .identity import Actor
 from .models import AuditEvent
+
+_INSERT = insert(AuditEvent.__table__).inline()
 
 
 def record(actor: Actor | None, action: str, *, case_id: int | None = None, instance_id: int | None = None,
            human_task_id: int | None = None, detail: str | None = None) -> None:
-    # A Core insert: the row is written with the rest of the change, without unit-of-work bookkeeping.
-    db.session.execute(insert(AuditEvent).values(
-        at=now(), user_id=actor.id if actor else None, action=action, case_id=case_id,
-        instance_id=instance_id, human_task_id=human_task_id, detail=detail,
-    ))
+    # Queued: sent with the rest of the change at commit, and undone with it.
+    write_queue.queue(_INSERT, {
+        "at": now(), "user_id": actor.id if actor else None, "action": action, "case_id": case_id,
+        "instance_id": instance_id, "human_task_id": human_task_id, "detail": detail,
+    })

@@ -77,7 +77,8 @@ class ProcessDefinition(db.Model):
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     entry_process_id: Mapped[str] = mapped_column(String(255))
-    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Deferred: steps need only the id and hash (parsed specs are cached); the files load on a cache miss.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, deferred=True)
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deployed_at: Mapped[datetime] = mapped_column(Timestamp)
 
@@ -104,15 +105,13 @@ class ProcessInstance(db.Model):
     process_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(Text)
+    # Optimistic concurrency: every write moves it on by one, guarded (write_queue.update_row).
     version: Mapped[int] = mapped_column(Integer)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
-
-    # Optimistic concurrency: an UPDATE that finds another version raises StaleDataError.
-    __mapper_args__ = {"version_id_col": version}
 
 
 class HumanTask(db.Model):

@@ -13,7 +13,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import audit, forms, repository, serialization, workflow_sync
+from . import audit, forms, repository, serialization, workflow_sync, write_queue
 from . import bundle as bundles
 from .access import can_see_task, visible_case, visible_instance
 from .clock import aware, now
@@ -55,14 +55,23 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None, at: datetime,
           before: Before, completed: str | None = None) -> None:
-    """Persist state (one INSERT for a new instance), keep task and timer rows in step, end or continue it."""
-    instance.state = serialization.dump(workflow)
+    """Persist state, keep task and timer rows in step, end or continue the instance.
+
+    A new instance is inserted at once (its rows need its id); an existing one gets one queued,
+    version-guarded UPDATE, sent with the rest of the change at commit.
+    """
+    state = serialization.dump(workflow)
+    ended = workflow.is_completed()
     if instance.id is None:
+        instance.state, instance.version = state, 1
+        if ended:
+            instance.status, instance.ended_at = "completed", at
         db.session.add(instance)
-    # The version-checked write of the instance goes first, so a concurrent loser fails here, cleanly.
-    db.session.flush()
-    if workflow.is_completed():
-        instance.status, instance.ended_at = "completed", at
+        db.session.flush()
+    else:
+        write_queue.update_row(instance, versioned=True, state=state,
+                               **({"status": "completed", "ended_at": at} if ended else {}))
+    if ended:
         workflow_sync.clear(instance, at, before, completed)
         _continue_as_new(instance, workflow, case, actor, at)
     else:
@@ -168,8 +177,8 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask
     at = now()
     spiff_task.data.update(data)
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
-    task.status, task.completed_at, task.completed_by_id = "completed", at, actor.id
-    task.assignee_id = task.assignee_id or actor.id
+    write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
+                           assignee_id=task.assignee_id or actor.id)
     _save(instance, workflow, CaseRef(task.case_id, task.area_code), actor, at, before, completed=task.spiff_task_id)
     audit.record(actor, "task.complete", case_id=task.case_id, instance_id=instance.id, human_task_id=task.id,
                  detail=task.element_id)
@@ -288,7 +297,7 @@ def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     if instance.status != "running":
         raise Conflict(f"Instance {instance_id} is already {instance.status}.")
     at = now()
-    instance.status, instance.ended_at = "cancelled", at
+    write_queue.update_row(instance, versioned=True, status="cancelled", ended_at=at)
     workflow_sync.clear(instance, at, Before.of(_load(instance)))
     audit.record(actor, "instance.cancel", case_id=instance.case_id, instance_id=instance.id, detail=reason[:255])
     return instance

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import write_queue
 from .db import db
 from .errors import Conflict
 
@@ -17,6 +18,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _SQLITE_RETRIES = 8
 _IN_ATOMIC = "mace_in_atomic"
+_CHANGED = "Someone else changed this case at the same moment. Reload it and try again."
+
+
+def _stale_instance(exc: IntegrityError) -> bool:
+    """The version guard of `write_queue.update_row` tripped: another change won the race."""
+    message = str(exc.orig).lower()
+    return "process_instances" in message and "version" in message and "null" in message
 
 
 def _sqlite_busy(exc: OperationalError) -> bool:
@@ -49,12 +57,16 @@ def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     for attempt in range(_SQLITE_RETRIES):
         try:
             result = fn(*args, **kwargs)
-            db.session.commit()
+            write_queue.commit(db.session)
             return result
         except StaleDataError as exc:
             db.session.rollback()
-            raise Conflict("Someone else changed this case at the same moment. Reload it and try again.") \
-                from exc
+            raise Conflict(_CHANGED) from exc
+        except IntegrityError as exc:
+            db.session.rollback()
+            if _stale_instance(exc):
+                raise Conflict(_CHANGED) from exc
+            raise
         except OperationalError as exc:
             db.session.rollback()
             if not _sqlite_busy(exc) or attempt == _SQLITE_RETRIES - 1:

@@ -17,10 +17,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, select, update
 
 from . import bundle as bundles
+from . import write_queue
 from .clock import UTC, aware
 from .db import db
 from .models import HumanTask, ProcessInstance, Timer
 from .roles import role_for_lane
+
+_TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
+_INSERT_TASK, _INSERT_TIMER = insert(_TASKS).inline(), insert(_TIMERS).inline()
 
 
 def properties(task: Task) -> dict[str, str]:
@@ -96,10 +100,10 @@ class Before:
 
 def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -> None:
     if spiff_ids:
-        db.session.execute(
-            update(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.spiff_task_id.in_(spiff_ids),
-                                    HumanTask.status == "open")
-            .values(status="cancelled", completed_at=at).execution_options(synchronize_session=False)
+        write_queue.queue(
+            update(_TASKS).where(_TASKS.c.instance_id == instance.id, _TASKS.c.spiff_task_id.in_(spiff_ids),
+                                 _TASKS.c.status == "open")
+            .values(status="cancelled", completed_at=at)
         )
 
 
@@ -119,29 +123,30 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
         for spiff_id, task in ready.items() if spiff_id not in before.ready
     ]
     if new_rows:
-        db.session.execute(insert(HumanTask), new_rows)
+        write_queue.queue(_INSERT_TASK, new_rows)
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
         _sync_timers(instance, waiting)
 
 
 def _sync_timers(instance: ProcessInstance, waiting: dict[str, Task]) -> None:
-    for timer in db.session.scalars(select(Timer).where(Timer.instance_id == instance.id)):
+    for timer in db.session.execute(select(_TIMERS.c.id, _TIMERS.c.spiff_task_id, _TIMERS.c.fire_at)
+                                    .where(_TIMERS.c.instance_id == instance.id)):
         task = waiting.pop(timer.spiff_task_id, None)
         fire_at = timer_fire_at(task) if task is not None else None
         if fire_at is None:
-            db.session.delete(timer)
+            write_queue.queue(delete(_TIMERS).where(_TIMERS.c.id == timer.id))
         elif aware(timer.fire_at) != fire_at:
-            timer.fire_at = fire_at
-    for spiff_id, task in waiting.items():
-        fire_at = timer_fire_at(task)
-        if fire_at is not None:
-            db.session.add(Timer(instance_id=instance.id, spiff_task_id=spiff_id,
-                                 element_id=task.task_spec.bpmn_id, fire_at=fire_at))
+            write_queue.queue(update(_TIMERS).where(_TIMERS.c.id == timer.id).values(fire_at=fire_at))
+    new_rows = [{"instance_id": instance.id, "spiff_task_id": spiff_id, "element_id": task.task_spec.bpmn_id,
+                 "fire_at": fire_at}
+                for spiff_id, task in waiting.items() if (fire_at := timer_fire_at(task)) is not None]
+    if new_rows:
+        write_queue.queue(_INSERT_TIMER, new_rows)
 
 
 def clear(instance: ProcessInstance, at: datetime, before: Before, completed: str | None = None) -> None:
     """An ended instance has no open tasks and no timers."""
     _cancel_rows(instance, set(before.ready) - {completed}, at)
     if before.timers:
-        db.session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+        write_queue.queue(delete(_TIMERS).where(_TIMERS.c.instance_id == instance.id))

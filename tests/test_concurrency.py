@@ -4,12 +4,14 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
-from processes import cases, runtime, tasks
+from processes import audit, cases, runtime, tasks, write_queue
 from processes.db import db
 from processes.errors import Conflict
 from processes.models import AuditEvent, HumanTask, ProcessInstance
-from tests.helpers import open_task
+from processes.transaction import atomic
+from tests.helpers import open_task, snapshot
 
 ROUNDS = 5
 
@@ -121,3 +123,28 @@ def test_claim_racing_a_completion_never_loses_either(app, case_at_screen):
             assert outcomes == ["conflict", "ok"] and task.completed_by_id == referrers[1].id
         else:
             assert outcomes == ["conflict", "ok"] and task.assignee_id == referrers[0].id
+
+
+def test_a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing(app, case_at_screen, caplog):
+    """The version guard: should a change ever read an instance that another change then moved on,
+    its write is refused, on every database and with every driver, and nothing of it is kept."""
+    referrers, new_case = case_at_screen
+    case_id = new_case()
+    instance_id = db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.case_id == case_id))
+    before = snapshot(instance_id)
+
+    @atomic
+    def write_as_of(version: int) -> None:
+        instance = db.session.get(ProcessInstance, instance_id)
+        set_committed_value(instance, "version", version)  # as if read before another change committed
+        write_queue.update_row(instance, versioned=True, state="{}")
+        audit.record(referrers[0], "instance.touch", case_id=case_id, instance_id=instance_id)
+
+    with pytest.raises(Conflict):
+        write_as_of(before[1] - 1)
+    assert snapshot(instance_id) == before
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "instance.touch")) == 0
+    assert "pipeline" not in caplog.text
+    write_as_of(before[1])
+    assert snapshot(instance_id)[1] == before[1] + 1
