@@ -49,6 +49,38 @@ def secret_key(instance_path: Path) -> str:
     return key
 
 
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}.")
+    return value
+
+
+def scheduling() -> dict:
+    """Timers, reminders and email: the sweep's cadence, alert timescales and the SMTP relay."""
+    scheduler = os.environ.get("MACE_SCHEDULER", "off").strip() or "off"
+    if scheduler not in ("embedded", "off"):
+        raise ConfigError("MACE_SCHEDULER must be 'embedded' (sweep in this process) or 'off'.")
+    return {
+        "SCHEDULER": scheduler,
+        "SWEEP_SECONDS": _int("SWEEP_SECONDS", 30, minimum=1),
+        "JOB_VISIBILITY_SECONDS": _int("JOB_VISIBILITY_SECONDS", 300, minimum=10),
+        "REMINDER_WORKING_DAYS": _int("REMINDER_WORKING_DAYS", 1),
+        "ESCALATION_WORKING_DAYS": _int("ESCALATION_WORKING_DAYS", 3),
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _int("SMTP_PORT", 25, minimum=1),
+        "SMTP_FROM": os.environ.get("SMTP_FROM") or "mace@localhost",
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
+        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+    }
+
+
 def load(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     url = database_url(instance_path)
@@ -68,4 +100,5 @@ def load(instance_path: Path) -> dict:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_SORT_KEYS": False,
+        **scheduling(),
     }

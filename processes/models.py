@@ -1,4 +1,4 @@
-"""Database tables: definitions, cases, instances, human tasks, timers, audit and identity."""
+"""Database tables: definitions, cases, instances, human tasks, timers, notifications, incidents, audit, identity."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class User(db.Model):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -125,6 +126,7 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_status_due", "status", "due_at"),
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
         Index("ix_human_tasks_case_completed", "case_id", "completed_at"),
+        Index("ix_human_tasks_alerts", "status", "next_alert_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -142,6 +144,9 @@ class HumanTask(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When the next reminder, overdue notice or escalation falls due; sweeps find them by this alone.
+    next_alert_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    alerts_raised: Mapped[str | None] = mapped_column(String(40))  # e.g. "reminder,overdue"
 
 
 class Timer(db.Model):
@@ -154,6 +159,54 @@ class Timer(db.Model):
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(255))
     fire_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class Notification(db.Model):
+    """A reminder, overdue notice or escalation about a step, for one user: in the app, and by email.
+
+    Unique per step, kind and user, so each is raised once however often the sweep runs.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("human_task_id", "kind", "user_id", name="uq_notifications_task_kind_user"),
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+        Index("ix_notifications_email", "email_status", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    read_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # pending (to send), sent, or none (no address, or email is off)
+    email_status: Mapped[str] = mapped_column(String(10))
+    emailed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    task: Mapped[HumanTask] = relationship(lazy="joined")
+
+
+class Incident(db.Model):
+    """A background job that failed inside the workflow (a script or expression raised); admins retry it.
+
+    While an instance has an open incident, sweeps leave it alone, so it neither holds up other
+    instances nor fails again every minute.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status_instance", "status", "instance_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    area_code: Mapped[str] = mapped_column(String(40))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class AuditEvent(db.Model):

@@ -16,8 +16,8 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, select, update
 
+from . import alerts, write_queue
 from . import bundle as bundles
-from . import write_queue
 from .clock import UTC, aware
 from .db import db
 from .models import HumanTask, ProcessInstance, Timer
@@ -118,7 +118,8 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
             "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name,
             "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             "role": role_for_lane(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
-            "status": "open", "created_at": at, "due_at": _due_at(task, at),
+            "status": "open", "created_at": at, "due_at": (due := _due_at(task, at)),
+            "next_alert_at": alerts.first_alert_at(due, at),
         }
         for spiff_id, task in ready.items() if spiff_id not in before.ready
     ]

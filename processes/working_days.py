@@ -1,0 +1,39 @@
+"""Working days: weekdays that are not bank holidays in England and Wales (from the `holidays` package)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import holidays
+
+
+@cache
+def _bank_holidays(year: int) -> frozenset[date]:
+    # England and Wales share their bank holidays; the package files them under subdivision ENG.
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _bank_holidays(day.year)
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same time of day `days` working days later (or earlier, if negative).
+
+    Weekends and bank holidays are skipped: one working day after a Friday, or a Saturday, is the Monday.
+    """
+    step = 1 if days >= 0 else -1
+    moment, remaining = start, abs(days)
+    while remaining:
+        moment += timedelta(days=step)
+        if is_working_day(moment.date()):
+            remaining -= 1
+    return moment
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
+    if end < start:
+        return -working_days_between(end, start)
+    return sum(is_working_day(start + timedelta(days=n)) for n in range(1, (end - start).days + 1))
