@@ -23,7 +23,7 @@ db: setup
 
 run: db
 	$(FLASK) demo seed
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	MACE_SCHEDULER=$(if $(REDIS_URL),off,embedded) $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from processes.db import db
+from workers import embedded
 
 from . import cli, config
 from .api import register_api
@@ -45,6 +46,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     Migrate(app, db, directory=MIGRATIONS)
     register_api(app)
     cli.register(app)
+
+    if app.config["SCHEDULER"] == "embedded":
+        # `make run` without Redis: timers, alerts and email are swept in this process.
+        app.extensions["mace_scheduler"] = embedded.start(app)
 
     @app.get("/healthz")
     def healthz():

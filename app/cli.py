@@ -1,11 +1,11 @@
-"""`flask` commands for areas, users, tokens, deploying definitions, timers and demo data."""
+"""`flask` commands for areas, users, tokens, deploying definitions, the sweep and demo data."""
 
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 
-from processes import bundle_files, demo, identity, repository, runtime
+from processes import bundle_files, demo, identity, incidents, repository, scheduler
 from processes.errors import ServiceError
 
 
@@ -36,10 +36,11 @@ def register(app: Flask) -> None:
     @click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
     @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for more.")
     @click.option("--area", "areas_", multiple=True, required=True, help="An area code; repeat for more.")
-    def add_user(username, display_name, roles, areas_):
+    @click.option("--email", default=None, help="Where reminders, overdue notices and escalations are sent.")
+    def add_user(username, display_name, roles, areas_, email):
         """Add a user with roles and areas."""
         try:
-            identity.create_user(username, display_name, list(roles), list(areas_))
+            identity.create_user(username, display_name, list(roles), list(areas_), email)
         except ServiceError as error:
             _fail(error)
         click.echo(f"User {username} added.")
@@ -75,17 +76,21 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(error)) from error
         click.echo(f"{key} v{definition.version} {'deployed' if created else 'unchanged'}.")
 
-    @app.cli.group()
-    def timers():
-        """Timer events."""
-
-    @timers.command("fire-due")
-    def fire_due():
-        """Fire every due timer now (the worker's sweep does this on a schedule)."""
-        fired, failed = runtime.fire_all_due()
-        click.echo(f"{fired} timer(s) fired.")
-        if failed:
-            raise click.ClickException(f"Timers of instance(s) {', '.join(map(str, failed))} failed; they stay due.")
+    @app.cli.command("sweep")
+    def sweep():
+        """Run one sweep now, in this process: fire due timers, raise due alerts, send pending email."""
+        report = scheduler.sweep_here()
+        click.echo(f"{report.done['timers']} timer(s) fired, {report.done['alerts']} alert(s) raised, "
+                   f"{report.done['email']} email(s) sent.")
+        opened = [incidents.get(incident_id) for incident_id in report.incident_ids]
+        for incident in opened:
+            click.echo(f"Incident {incident.id}: instance {incident.instance_id} failed at "
+                       f"'{incident.element_id}'; an administrator can retry it.")
+        if report.failed:
+            failed = ", ".join(f"{job} {item_id} ({error})" for job, item_id, error in report.failed)
+            raise click.ClickException(f"These jobs failed and will be retried by the next sweep: {failed}.")
+        if opened:
+            raise click.ClickException(f"{len(opened)} incident(s) opened.")
 
     @app.cli.group("demo")
     def demo_group():

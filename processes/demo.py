@@ -30,7 +30,7 @@ def seed(pathway_key: str) -> dict[str, str] | None:
     tokens = {}
     for role, label in ROLES.items():
         username = f"demo-{role.replace('_', '-')}"
-        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS))
+        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org")
         tokens[username] = identity.create_token(username, "demo")
     repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
     referrer = identity.Actor.of(identity.get_user("demo-referrer"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from .errors import InvalidInput, NotFound
 from .models import ApiToken, Area, User, UserArea, UserRole
 from .roles import MANAGER_ROLES, ROLES
 from .transaction import atomic
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ def create_area(code: str, name: str) -> Area:
 
 
 @atomic
-def create_user(username: str, display_name: str, roles: list[str], areas: list[str]) -> User:
+def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
+                email: str | None = None) -> User:
     errors: dict[str, list[str]] = {}
     unknown_roles = sorted(set(roles) - set(ROLES))
     if unknown_roles:
@@ -64,9 +68,11 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
         errors["areas"] = [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = [f"The username '{username}' is taken."]
+    if email is not None and not EMAIL.fullmatch(email):
+        errors["email"] = [f"'{email}' is not an email address (name@example.org)."]
     if errors:
         raise InvalidInput("The user was not created.", errors)
-    user = User(username=username, display_name=display_name, created_at=now(),
+    user = User(username=username, display_name=display_name, email=email, created_at=now(),
                 roles=[UserRole(role=r) for r in sorted(set(roles))],
                 areas=[UserArea(area_code=a) for a in sorted(set(areas))])
     db.session.add(user)

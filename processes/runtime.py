@@ -18,7 +18,7 @@ from . import bundle as bundles
 from .access import can_see_task, visible_case, visible_instance
 from .clock import aware, now
 from .db import db
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, WorkflowFailed
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
 from .identity import Actor
 from .models import Case, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from .transaction import atomic
@@ -213,28 +213,6 @@ def fire_due_timers(instance_id: int) -> list[str]:
     for element_id in fired:
         audit.record(None, "timer.fire", case_id=instance.case_id, instance_id=instance.id, detail=element_id)
     return fired
-
-
-def fire_all_due() -> tuple[int, list[int]]:
-    """Fire every due timer, instance by instance; one failing instance does not stop the others.
-
-    Returns how many timers fired and which instances failed (their timers stay due for a retry).
-    """
-    fired, failed = 0, []
-    for instance_id in due_timer_instances():
-        try:
-            fired += len(fire_due_timers(instance_id))
-        except ServiceError:
-            failed.append(instance_id)
-    return fired, failed
-
-
-def due_timer_instances(limit: int = 1000) -> list[int]:
-    """Instances with a due timer, found through the indexed fire time alone."""
-    return list(db.session.scalars(
-        select(Timer.instance_id).where(Timer.fire_at <= now()).group_by(Timer.instance_id)
-        .order_by(Timer.instance_id).limit(limit)
-    ))
 
 
 @atomic

@@ -1,7 +1,8 @@
-"""Small helpers the tests share: open tasks of a case and instance snapshots."""
+"""Small helpers the tests share: open tasks of a case, instance snapshots and what a sweep would enqueue."""
 
 from sqlalchemy import select
 
+from processes import scheduler
 from processes.db import db
 from processes.models import HumanTask, ProcessInstance
 
@@ -23,3 +24,10 @@ def snapshot(instance_id: int) -> tuple:
     instance = db.session.get(ProcessInstance, instance_id)
     tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)).all()
     return instance.state, instance.version, instance.status, sorted((t.id, t.status, t.assignee_id) for t in tasks)
+
+
+def swept() -> dict[str, list[int]]:
+    """The ids a sweep hands on now, by job, without running any of them."""
+    handed: dict[str, list[int]] = {job: [] for job in scheduler.JOBS}
+    scheduler.sweep(lambda job, item_id: handed[job].append(item_id))
+    return handed

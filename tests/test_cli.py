@@ -18,6 +18,7 @@ from processes.models import (
     AuditEvent,
     Case,
     HumanTask,
+    Incident,
     ProcessDefinition,
     ProcessInstance,
     Timer,
@@ -205,18 +206,18 @@ def waiting_for_followup(make_actor, deploy):
     return make
 
 
-def test_timers_fire_due_fires_a_due_timer_once(app, waiting_for_followup):
+def test_sweep_fires_a_due_timer_once(app, waiting_for_followup):
     case, instance = waiting_for_followup()
     with time_machine.travel(DECIDED + timedelta(hours=71), tick=False):
-        early = run(app, "timers", "fire-due")
-        assert early.exit_code == 0 and "0 timer(s) fired." in early.output
+        early = run(app, "sweep")
+        assert early.exit_code == 0 and "0 timer(s) fired" in early.output
     assert open_tasks(case.id) == []
 
     with time_machine.travel(DECIDED + timedelta(hours=73), tick=False):
-        fired = run(app, "timers", "fire-due")
-        assert fired.exit_code == 0 and "1 timer(s) fired." in fired.output
-        again = run(app, "timers", "fire-due")
-        assert again.exit_code == 0 and "0 timer(s) fired." in again.output
+        fired = run(app, "sweep")
+        assert fired.exit_code == 0 and "1 timer(s) fired" in fired.output
+        again = run(app, "sweep")
+        assert again.exit_code == 0 and "0 timer(s) fired" in again.output
     [task] = open_tasks(case.id)
     assert (task.element_id, task.role, task.instance_id) == ("followup", "hub_practitioner", instance.id)
     assert count(Timer) == 0
@@ -224,7 +225,7 @@ def test_timers_fire_due_fires_a_due_timer_once(app, waiting_for_followup):
         == ["wait_followup"]
 
 
-def test_timers_fire_due_reports_a_failing_instance_and_leaves_its_timer_due(app, waiting_for_followup):
+def test_sweep_turns_a_failing_instance_into_an_incident_and_then_passes_it_by(app, waiting_for_followup):
     files = bundle_files.read_folder(SCREENING)
     files["screening.bpmn"] = files["screening.bpmn"].replace(
         '<spiffworkflow:property name="formJsonSchemaFilename" value="followup.schema.json" />',
@@ -234,10 +235,18 @@ def test_timers_fire_due_reports_a_failing_instance_and_leaves_its_timer_due(app
     case, instance = waiting_for_followup("screening", files)
     before = snapshot(instance.id)
     with time_machine.travel(DECIDED + timedelta(hours=73), tick=False):
-        result = run(app, "timers", "fire-due")
-    assert result.exit_code != 0
-    assert "0 timer(s) fired." in result.output
-    assert f"Timers of instance(s) {instance.id} failed; they stay due." in result.output
+        result = run(app, "sweep")
+        assert result.exit_code != 0
+        assert "0 timer(s) fired" in result.output
+        [incident] = db.session.scalars(select(Incident)).all()
+        assert f"Incident {incident.id}: instance {instance.id} failed at 'followup'" in result.output
+        assert (incident.status, incident.attempts, incident.element_id) == ("open", 1, "followup")
+        assert "Toby" not in incident.error and "Away overnight" not in incident.error
+
+        calm = run(app, "sweep")  # the open incident keeps later sweeps off this instance
+        assert calm.exit_code == 0 and "0 timer(s) fired" in calm.output
+    db.session.expire_all()
+    assert db.session.get(Incident, incident.id).attempts == 1
     assert snapshot(instance.id) == before
     assert [t.element_id for t in db.session.scalars(select(Timer))] == ["wait_followup"]
     assert open_tasks(case.id) == []

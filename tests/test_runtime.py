@@ -11,7 +11,7 @@ from processes.clock import aware
 from processes.db import db
 from processes.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.models import AuditEvent, ProcessInstance, Timer
-from tests.helpers import open_task, open_tasks, snapshot
+from tests.helpers import open_task, open_tasks, snapshot, swept
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -85,10 +85,10 @@ def test_timer_waits_then_fires_once_when_due(people, referral):
     assert open_tasks(case.id) == []
 
     with time_machine.travel(START + timedelta(hours=71), tick=False):
-        assert runtime.due_timer_instances() == []
+        assert swept()["timers"] == []
         assert runtime.fire_due_timers(instance.id) == []
     with time_machine.travel(START + timedelta(hours=72, seconds=1), tick=False):
-        assert runtime.due_timer_instances() == [instance.id]
+        assert swept()["timers"] == [instance.id]
         assert runtime.fire_due_timers(instance.id) == ["wait_followup"]
         assert runtime.fire_due_timers(instance.id) == [], "a second firing must change nothing"
     assert [t.element_id for t in open_tasks(case.id)] == ["followup"]

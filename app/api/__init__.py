@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from processes.errors import ServiceError
 from processes.identity import actor_for_token
 
-from . import cases, definitions, instances, tasks
+from . import cases, definitions, incidents, instances, notifications, tasks
 
 PREFIX = "/api/v1"
 
@@ -56,7 +56,7 @@ def register_api(app: Flask) -> None:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     })
     api = Api(app)
-    for module in (definitions, cases, tasks, instances):
+    for module in (definitions, cases, tasks, instances, notifications, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)
     app.register_error_handler(ServiceError, _service_error)

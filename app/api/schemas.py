@@ -140,3 +140,40 @@ class CaseHistoryOut(Schema):
     instances = fields.List(fields.Nested(InstanceOut))
     steps = fields.List(fields.Nested(TaskOut))
     audit = fields.List(fields.Nested(AuditOut))
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    case_id = fields.Integer()
+    task_id = fields.Integer(attribute="human_task_id")
+    task_name = fields.Function(lambda n: n.task.name)
+    due_at = UtcDateTime(attribute="task.due_at", allow_none=True)
+    created_at = UtcDateTime()
+    read_at = UtcDateTime(allow_none=True)
+    email_status = fields.String()
+
+
+class NotificationQuery(Schema):
+    unread = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 1_000_000))
+
+
+class NotificationsOut(Schema):
+    unread = fields.Integer()
+    notifications = fields.List(fields.Nested(NotificationOut), attribute="items")
+
+
+class IncidentOut(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    case_id = fields.Integer()
+    area = fields.String(attribute="area_code")
+    element_id = fields.String(allow_none=True)
+    error = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)

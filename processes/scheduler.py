@@ -1,0 +1,124 @@
+"""Scheduler service: the sweep that finds due work through indexes alone, and the jobs that do it.
+
+Celery workers, the embedded scheduler thread and `flask sweep` all call `sweep` and `run`; only how a
+job travels from one to the other differs. Every job is safe to run twice or at once, so delivery can
+be at least once while the effect is exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, select
+
+from . import alerts, incidents, notifications, runtime
+from .clock import now
+from .db import db
+from .errors import NotFound, WorkflowFailed
+from .models import HumanTask, Incident, Notification, Timer
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one job did: how many timers fired, alerts were raised or emails sent; any incident it opened."""
+
+    done: int
+    incident_id: int | None = None
+
+
+def _fire_timers(instance_id: int) -> Outcome:
+    """A failing diagram becomes an incident: sweeps then pass the instance by until an admin retries."""
+    try:
+        return Outcome(len(runtime.fire_due_timers(instance_id)))
+    except WorkflowFailed as failure:
+        incident = incidents.record(instance_id, failure)
+        log.warning("instance %s: incident %s opened at element %s", instance_id, incident.id, failure.element_id)
+        return Outcome(0, incident.id)
+    except NotFound:
+        return Outcome(0)  # removed since the sweep saw it
+
+
+def _raise_alerts(task_id: int) -> Outcome:
+    return Outcome(len(alerts.raise_due(task_id)))
+
+
+def _send_email(notification_id: int) -> Outcome:
+    return Outcome(int(notifications.deliver_email(notification_id)))
+
+
+JOBS: dict[str, Callable[[int], Outcome]] = {"timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email}
+
+
+def _due_timers(limit: int) -> list[int]:
+    has_open_incident = exists().where(Incident.status == "open", Incident.instance_id == Timer.instance_id)
+    return list(db.session.scalars(
+        select(Timer.instance_id).where(Timer.fire_at <= now(), ~has_open_incident)
+        .group_by(Timer.instance_id).order_by(Timer.instance_id).limit(limit)))
+
+
+def _due_alerts(limit: int) -> list[int]:
+    return list(db.session.scalars(
+        select(HumanTask.id).where(HumanTask.status == "open", HumanTask.next_alert_at <= now())
+        .order_by(HumanTask.next_alert_at, HumanTask.id).limit(limit)))
+
+
+def _pending_email(limit: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Notification.id).where(Notification.email_status == "pending").order_by(Notification.id).limit(limit)))
+
+
+# In this order, so that work run in process flows on within one sweep: a fired timer's new step can be
+# overdue at once, and an alert's emails go out straight after it.
+_DUE: dict[str, Callable[[int], list[int]]] = {"timers": _due_timers, "alerts": _due_alerts, "email": _pending_email}
+
+
+def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
+    """Hand each piece of due work to `enqueue(job, id)`, found through indexed due times and statuses
+    alone; returns how many of each were handed on."""
+    handed = {}
+    for job, due in _DUE.items():
+        ids = due(limit)
+        db.session.rollback()  # end the read before jobs start, so none waits on this snapshot
+        for item_id in ids:
+            enqueue(job, item_id)
+        handed[job] = len(ids)
+    return handed
+
+
+def run(job: str, item_id: int) -> Outcome:
+    """Run one job for one id; unknown job names are refused rather than guessed."""
+    if job not in JOBS:
+        raise ValueError(f"Unknown job '{job}'; known: {', '.join(JOBS)}.")
+    return JOBS[job](item_id)
+
+
+@dataclass
+class Report:
+    """What a sweep run in this process did."""
+
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(JOBS, 0))
+    incident_ids: list[int] = field(default_factory=list)
+    failed: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def run(self, job: str, item_id: int) -> None:
+        try:
+            outcome = run(job, item_id)
+            self.done[job] += outcome.done
+            self.incident_ids += [outcome.incident_id] if outcome.incident_id else []
+        except Exception as exc:  # one failing job must not stop the others; the next sweep retries it
+            db.session.rollback()
+            self.failed.append((job, item_id, type(exc).__name__))
+            log.warning("%s job for %s failed: %s", job, item_id, type(exc).__name__)
+
+
+def sweep_here(limit: int = 1000) -> Report:
+    """Sweep and run every job in this process: the embedded scheduler and `flask sweep`."""
+    report = Report()
+    sweep(report.run, limit)
+    return report
