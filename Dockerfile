@@ -1,0 +1,36 @@
+# One image for every application service: web (gunicorn), worker and beat (Celery), and migrate.
+# Build with `docker compose build`; secrets come from the environment at run time, never from the image.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# A system user with no login shell runs everything; it owns only instance/ (the app creates it at start).
+RUN groupadd --system mace \
+    && useradd --system --gid mace --home-dir /app --no-create-home --shell /usr/sbin/nologin mace
+
+# Runtime dependencies only (not requirements-dev.txt), in their own layer so code changes rebuild fast.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY pyproject.toml ./
+COPY app/ app/
+COPY processes/ processes/
+COPY workers/ workers/
+COPY migrations/ migrations/
+COPY bpmn/ bpmn/
+COPY forms/ forms/
+
+RUN mkdir -p instance && chown mace:mace instance
+
+USER mace
+
+EXPOSE 8000
+
+# docker-compose.yml gives each service its own command; this default serves the web app.
+CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "app:create_app()"]
