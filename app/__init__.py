@@ -49,7 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     if app.config["SCHEDULER"] == "embedded":
         # `make run` without Redis: timers, alerts and email are swept in this process.
-        app.extensions["mace_scheduler"] = embedded.start(app)
+        app.extensions["mace_scheduler"] = embedded.EmbeddedScheduler(app)
 
     @app.get("/healthz")
     def healthz():

@@ -77,9 +77,10 @@ def area():
 def make_actor(area) -> Callable[..., Actor]:
     counter = iter(range(1, 10_000))
 
-    def make(*roles: str, areas: tuple[str, ...] = ("north",), username: str | None = None) -> Actor:
+    def make(*roles: str, areas: tuple[str, ...] = ("north",), username: str | None = None,
+             email: str | None = None) -> Actor:
         name = username or f"user{next(counter)}"
-        identity.create_user(name, name.title(), list(roles), list(areas))
+        identity.create_user(name, name.title(), list(roles), list(areas), email)
         return Actor.of(identity.get_user(name))
 
     return make

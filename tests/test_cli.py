@@ -96,6 +96,18 @@ def test_users_add_refuses_an_unknown_area_and_a_taken_username(app):
     assert {r.role for r in identity.get_user("quinn").roles} == {"referrer"}
 
 
+def test_users_add_keeps_an_email_for_alerts_and_refuses_one_that_is_not_an_address(app):
+    run(app, "areas", "add", "east", "East Vale")
+    bad = run(app, "users", "add", "remy", "--name", "Remy", "--role", "referrer", "--area", "east",
+              "--email", "remy at example")
+    assert bad.exit_code != 0 and "email" in bad.output and "remy at example" in bad.output
+    assert count(User) == 0
+    good = run(app, "users", "add", "remy", "--name", "Remy", "--role", "referrer", "--area", "east",
+               "--email", "remy@example.org")
+    assert good.exit_code == 0, good.output
+    assert identity.get_user("remy").email == "remy@example.org"
+
+
 def test_tokens_create_prints_a_token_that_authenticates_and_only_its_hash_is_stored(app):
     run(app, "areas", "add", "north", "North")
     run(app, "users", "add", "quinn", "--name", "Quinn Example", "--role", "referrer", "--area", "north")

@@ -12,18 +12,25 @@ from processes import scheduler
 log = logging.getLogger(__name__)
 
 
-def start(app: Flask) -> threading.Event:
-    """Sweep every SWEEP_SECONDS in a daemon thread until the returned event is set."""
-    stop = threading.Event()
+class EmbeddedScheduler:
+    """Sweeps every SWEEP_SECONDS in a daemon thread until stopped."""
 
-    def loop() -> None:
-        while not stop.is_set():
-            with app.app_context():
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mace-scheduler", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._app.app_context():
                 try:
                     scheduler.sweep_here()
                 except Exception as exc:  # keep sweeping: a database blip must not end reminders for good
                     log.warning("sweep failed: %s", type(exc).__name__)
-            stop.wait(app.config["SWEEP_SECONDS"])
+            self._stopping.wait(self._app.config["SWEEP_SECONDS"])
 
-    threading.Thread(target=loop, name="mace-scheduler", daemon=True).start()
-    return stop
+    def stop(self, timeout: float = 30) -> None:
+        """Finish the sweep under way, if any, and end the thread."""
+        self._stopping.set()
+        self._thread.join(timeout)

@@ -1,0 +1,206 @@
+"""Reminders, overdue notices and escalations: working days, who is told, once each, in the app and by email."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_string
+
+import pytest
+import time_machine
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from processes import bundle_files, cases, identity, runtime, scheduler, tasks
+from processes.clock import aware
+from processes.db import db
+from processes.models import AuditEvent, Notification
+from processes.working_days import add_working_days, is_working_day, working_days_between
+from tests.conftest import BUNDLES
+from tests.helpers import open_task, swept
+
+MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # hub_decision opens now; with P5D it is due Saturday 09:00
+FRIDAY, SATURDAY = MONDAY + timedelta(days=4), MONDAY + timedelta(days=5)
+ESCALATION = datetime(2026, 11, 11, 9, 0, tzinfo=UTC)  # three working days after Saturday: Mon, Tue, Wed
+
+
+# Working days
+
+
+def test_weekends_and_bank_holidays_are_not_working_days():
+    assert is_working_day(date(2026, 11, 2)) and not is_working_day(date(2026, 11, 7))
+    # Christmas 2026: Friday 25th, and Boxing Day falls on a Saturday so Monday 28th is the holiday.
+    assert not is_working_day(date(2026, 12, 25)) and not is_working_day(date(2026, 12, 28))
+    assert add_working_days(datetime(2026, 12, 24, 10, 0, tzinfo=UTC), 1) == datetime(2026, 12, 29, 10, 0, tzinfo=UTC)
+    assert add_working_days(datetime(2026, 12, 29, 10, 0, tzinfo=UTC), -1) == datetime(2026, 12, 24, 10, 0, tzinfo=UTC)
+    assert working_days_between(date(2026, 12, 24), date(2026, 12, 31)) == 3
+    assert working_days_between(date(2026, 12, 31), date(2026, 12, 24)) == -3
+
+
+# Alerts
+
+
+@pytest.fixture
+def people(make_actor):
+    def with_email(*roles, areas=("north",), username):
+        return make_actor(*roles, areas=areas, username=username, email=f"{username}@example.org")
+
+    return {
+        "referrer": make_actor("referrer", username="referrer"),
+        "hub": with_email("hub_practitioner", username="hub"),
+        "hub2": with_email("hub_practitioner", username="hub2"),
+        "manager": with_email("team_manager", username="manager"),
+        "chair": with_email("mace_chair", username="chair"),
+        "south_chair": with_email("mace_chair", areas=("south",), username="southchair"),
+    }
+
+
+@pytest.fixture
+def decision_step(people, deploy):
+    """A hub decision due in five days, opened on a Monday morning."""
+    files = bundle_files.read_folder(BUNDLES / "screening")
+    files["screening.bpmn"] = files["screening.bpmn"].replace("""value='"P1D"'""", """value='"P5D"'""")
+    deploy("screening", files=files)
+    with time_machine.travel(MONDAY, tick=False):
+        case = cases.create(people["referrer"], "north", "Casey Fictional")
+        runtime.start(people["referrer"], case.id, "screening")
+        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
+                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+    task = open_task(case.id, "hub_decision")
+    assert aware(task.due_at) == SATURDAY
+    return task
+
+
+def sweep_at(moment: datetime) -> scheduler.Report:
+    with time_machine.travel(moment, tick=False):
+        return scheduler.sweep_here()
+
+
+def raised(kind: str) -> dict[str, int]:
+    """Who was told, by username, and how many times."""
+    rows = db.session.execute(
+        select(identity.User.username, func.count()).join(Notification, Notification.user_id == identity.User.id)
+        .where(Notification.kind == kind).group_by(identity.User.username)
+    ).all()
+    return dict(rows)
+
+
+def audited(action: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action))
+
+
+def test_reminder_overdue_and_escalation_reach_the_right_people_once_each(people, decision_step):
+    with time_machine.travel(FRIDAY - timedelta(minutes=1), tick=False):
+        assert swept()["alerts"] == [], "nothing is due before the reminder time"
+    assert sweep_at(FRIDAY - timedelta(minutes=1)).done["alerts"] == 0
+
+    # Unassigned: the reminder goes to everyone who holds the step's role in its area.
+    assert sweep_at(FRIDAY).done["alerts"] == 1
+    assert raised("reminder") == {"hub": 1, "hub2": 1}
+    assert sweep_at(FRIDAY + timedelta(hours=1)).done["alerts"] == 0
+
+    # Claimed: the overdue notice goes to the assignee and the area's team manager, not the whole role.
+    with time_machine.travel(FRIDAY + timedelta(hours=2), tick=False):
+        tasks.claim(people["hub"], decision_step.id)
+    assert sweep_at(SATURDAY).done["alerts"] == 1
+    assert raised("overdue") == {"hub": 1, "manager": 1}
+    assert sweep_at(ESCALATION - timedelta(minutes=1)).done["alerts"] == 0
+
+    # Still open three working days later: the chairs of that area are told; other areas' chairs are not.
+    assert sweep_at(ESCALATION).done["alerts"] == 1
+    assert raised("escalation") == {"chair": 1}
+    for later in (ESCALATION + timedelta(days=1), ESCALATION + timedelta(days=30)):
+        assert sweep_at(later).done["alerts"] == 0
+    assert (audited("task.reminder"), audited("task.overdue"), audited("task.escalation")) == (1, 1, 1)
+    assert db.session.scalar(select(func.count()).select_from(Notification)) == 5
+
+
+def test_a_step_done_on_time_raises_nothing_more(people, decision_step):
+    sweep_at(FRIDAY)
+    with time_machine.travel(FRIDAY + timedelta(hours=1), tick=False):
+        runtime.complete_task(people["hub"], decision_step.id, {"decision": "no_further_action"})
+    for moment in (SATURDAY, ESCALATION):
+        assert sweep_at(moment).done["alerts"] == 0
+    assert set(db.session.scalars(select(Notification.kind))) == {"reminder"}
+
+
+def test_a_step_opened_inside_its_reminder_window_gets_no_reminder_but_does_go_overdue(people, deploy):
+    deploy("screening")  # hub decision due one day after it opens, so the reminder time has passed already
+    with time_machine.travel(MONDAY, tick=False):
+        case = cases.create(people["referrer"], "north", "Robin Invented")
+        runtime.start(people["referrer"], case.id, "screening")
+        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
+                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+    assert sweep_at(MONDAY + timedelta(hours=23)).done["alerts"] == 0
+    assert sweep_at(MONDAY + timedelta(days=1)).done["alerts"] == 1
+    assert set(db.session.scalars(select(Notification.kind))) == {"overdue"}
+
+
+# Email
+
+
+class Mailbox:
+    """A real SMTP server on loopback that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), envelope.content.decode()))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    port = free_port()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    yield mailbox, controller
+    if controller._thread is not None:
+        controller.stop()
+
+
+def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child(people, decision_step, smtp):
+    mailbox, controller = smtp
+    controller.start()
+    report = sweep_at(FRIDAY)
+    assert report.done == {"timers": 0, "alerts": 1, "email": 2}
+    assert sorted(to for rcpt, _ in mailbox.received for to in rcpt) == ["hub2@example.org", "hub@example.org"]
+    message = message_from_string(mailbox.received[0][1])
+    body = message.get_payload(decode=True).decode()
+    assert message["Subject"] == "Reminder: a MACE pathway step is due soon"
+    assert "Decide on the referral" in body and f"Case reference: {decision_step.case_id}" in body
+    assert f"http://127.0.0.1:5000/tasks/{decision_step.id}" in body
+    assert "Saturday 07 November 2026 09:00 UTC" in body
+    assert "Casey" not in body and "Messages from an adult" not in body
+    assert set(db.session.scalars(select(Notification.email_status))) == {"sent"}
+
+    sweep_at(FRIDAY + timedelta(hours=1))
+    assert len(mailbox.received) == 2, "a sent email is never sent again"
+    assert audited("email.reminder") == 2
+
+
+def test_email_that_cannot_be_sent_stays_pending_and_goes_when_the_relay_is_back(people, decision_step, smtp):
+    mailbox, controller = smtp  # not started: the relay refuses connections
+    report = sweep_at(FRIDAY)
+    assert report.done["email"] == 0 and {job for job, _, _ in report.failed} == {"email"}
+    assert set(db.session.scalars(select(Notification.email_status))) == {"pending"}
+    assert raised("reminder") == {"hub": 1, "hub2": 1}, "the in-app notice is not held up by email"
+
+    controller.start()
+    assert sweep_at(FRIDAY + timedelta(minutes=1)).done["email"] == 2
+    assert len(mailbox.received) == 2
+    assert set(db.session.scalars(select(Notification.email_status))) == {"sent"}
+
+
+def test_with_email_off_notifications_are_kept_in_the_app_only(people, decision_step):
+    assert sweep_at(FRIDAY).done == {"timers": 0, "alerts": 1, "email": 0}
+    assert set(db.session.scalars(select(Notification.email_status))) == {"none"}
