@@ -88,7 +88,9 @@ def load(instance_path: Path) -> dict:
         "SECRET_KEY": secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": url,
         # Recycle instead of pre-ping: a ping would cost a round trip on every transaction.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 1800} if not url.startswith("sqlite") else {},
+        # Database errors reach logs and Celery's failure reports; their bound values could be a child's details.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True,
+                                      **({"pool_recycle": 1800} if not url.startswith("sqlite") else {})},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "PATHWAY_KEY": os.environ.get("PATHWAY_KEY", "mace"),
         "SESSION_COOKIE_SECURE": is_production(),

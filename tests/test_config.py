@@ -25,7 +25,7 @@ def test_database_url_defaults_to_a_sqlite_file_under_the_instance_path(tmp_path
         monkeypatch.setenv("DATABASE_URL", value)
     settings = config.load(tmp_path)
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'mace.db'}"
-    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {}
+    assert "pool_recycle" not in settings["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_a_missing_instance_folder_is_created(tmp_path):
@@ -45,7 +45,7 @@ def test_postgres_urls_are_normalised_to_the_psycopg_driver(tmp_path, monkeypatc
     monkeypatch.setenv("DATABASE_URL", given)
     settings = config.load(tmp_path)
     assert settings["SQLALCHEMY_DATABASE_URI"] == expected
-    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_recycle": 1800}
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] == 1800
 
 
 def test_other_database_urls_are_used_as_given(tmp_path, monkeypatch):
@@ -134,3 +134,50 @@ def test_pathway_key_defaults_to_mace_and_can_be_set(tmp_path, monkeypatch):
     assert config.load(tmp_path)["PATHWAY_KEY"] == "mace"
     monkeypatch.setenv("PATHWAY_KEY", "pilot")
     assert config.load(tmp_path)["PATHWAY_KEY"] == "pilot"
+
+
+# Scheduling, alerts and email
+
+
+def test_scheduling_defaults_suit_a_laptop(tmp_path):
+    settings = config.load(tmp_path)
+    assert (settings["SCHEDULER"], settings["SWEEP_SECONDS"], settings["JOB_VISIBILITY_SECONDS"]) == ("off", 30, 300)
+    assert (settings["REMINDER_WORKING_DAYS"], settings["ESCALATION_WORKING_DAYS"]) == (1, 3)
+    assert settings["SMTP_HOST"] is None, "email is off until a relay is named"
+    assert settings["BASE_URL"] == "http://127.0.0.1:5000"
+
+
+def test_scheduling_settings_are_read_from_the_environment(tmp_path, monkeypatch):
+    for name, value in {"MACE_SCHEDULER": "embedded", "SWEEP_SECONDS": "5", "REMINDER_WORKING_DAYS": "0",
+                        "SMTP_HOST": "relay.example.org", "SMTP_PORT": "587", "SMTP_STARTTLS": "true",
+                        "BASE_URL": "https://mace.example.org/"}.items():
+        monkeypatch.setenv(name, value)
+    settings = config.load(tmp_path)
+    assert (settings["SCHEDULER"], settings["SWEEP_SECONDS"], settings["REMINDER_WORKING_DAYS"]) == ("embedded", 5, 0)
+    assert (settings["SMTP_HOST"], settings["SMTP_PORT"], settings["SMTP_STARTTLS"]) == ("relay.example.org", 587, True)
+    assert settings["BASE_URL"] == "https://mace.example.org", "links are built without a doubled slash"
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("MACE_SCHEDULER", "celery", "MACE_SCHEDULER must be 'embedded'"),
+    ("SWEEP_SECONDS", "often", "SWEEP_SECONDS must be a whole number, not 'often'"),
+    ("SWEEP_SECONDS", "0", "SWEEP_SECONDS must be at least 1"),
+    ("JOB_VISIBILITY_SECONDS", "5", "JOB_VISIBILITY_SECONDS must be at least 10"),
+    ("ESCALATION_WORKING_DAYS", "-1", "ESCALATION_WORKING_DAYS must be at least 0"),
+])
+def test_a_bad_scheduling_setting_is_refused_by_name(tmp_path, monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        config.load(tmp_path)
+
+
+def test_database_errors_do_not_carry_the_values_they_were_given(app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from processes.db import db
+
+    with pytest.raises(DBAPIError) as caught:
+        db.session.execute(text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": "Private Childname"})
+    db.session.rollback()
+    assert "Private Childname" not in str(caught.value), "errors reach logs and Celery failure reports"
