@@ -63,6 +63,8 @@ def upgrade():
         batch_op.add_column(sa.Column('next_alert_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('alerts_raised', sa.String(length=40), nullable=True))
         batch_op.create_index('ix_human_tasks_alerts', ['status', 'next_alert_at'], unique=False)
+    # Steps already open keep their overdue notice and escalation; their reminder time is not known here.
+    op.execute("UPDATE human_tasks SET next_alert_at = due_at WHERE status = 'open' AND due_at IS NOT NULL")
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
