@@ -21,11 +21,14 @@ from .working_days import add_working_days
 KINDS = ("reminder", "overdue", "escalation")
 
 
-def _schedule(due_at: datetime, opened_at: datetime, at: datetime) -> dict[str, datetime]:
+def _schedule(due_at: datetime, opened_at: datetime, at: datetime, escalates: bool) -> dict[str, datetime]:
     """When each kind of alert falls due for a step. A reminder is only worth sending while the step is
-    not yet due, and not if its time had already passed when the step opened."""
+    not yet due, and not if its time had already passed when the step opened. Only steps the diagram
+    marks `escalate` (plan actions, MACE steps) go to the chairs."""
     config = current_app.config
-    times = {"overdue": due_at, "escalation": add_working_days(due_at, config["ESCALATION_WORKING_DAYS"])}
+    times = {"overdue": due_at}
+    if escalates:
+        times["escalation"] = add_working_days(due_at, config["ESCALATION_WORKING_DAYS"])
     if config["REMINDER_WORKING_DAYS"]:
         reminder = add_working_days(due_at, -config["REMINDER_WORKING_DAYS"])
         if opened_at < reminder and at < due_at:
@@ -38,9 +41,9 @@ def _next(times: dict[str, datetime], raised: set[str]) -> datetime | None:
     return min(pending) if pending else None
 
 
-def first_alert_at(due_at: datetime | None, opened_at: datetime) -> datetime | None:
+def first_alert_at(due_at: datetime | None, opened_at: datetime, escalates: bool) -> datetime | None:
     """When a newly opened step with this due time needs its first alert (None: never)."""
-    return _next(_schedule(aware(due_at), opened_at, opened_at), set()) if due_at else None
+    return _next(_schedule(aware(due_at), opened_at, opened_at, escalates), set()) if due_at else None
 
 
 def _holders(role: str, area: str) -> list[int]:
@@ -69,7 +72,7 @@ def raise_due(task_id: int) -> list[str]:
         return []
     due_at, opened_at = aware(task.due_at), aware(task.created_at)
     raised = set(filter(None, (task.alerts_raised or "").split(",")))
-    times = _schedule(due_at, opened_at, at)
+    times = _schedule(due_at, opened_at, at, task.escalates)
     due = [kind for kind in KINDS if kind in times and kind not in raised and times[kind] <= at]
     email_on = bool(current_app.config["SMTP_HOST"])
     for kind in due:

@@ -18,6 +18,7 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
 DUE_PROPERTY = "due_in"
 CONTINUE_PROPERTY = "continue_as_new"
+ESCALATE_PROPERTY = "escalate"  # "true": once overdue long enough, the MACE chairs are told
 
 
 class UnsafeXml(ValueError):

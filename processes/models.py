@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -147,6 +148,7 @@ class HumanTask(db.Model):
     # When the next reminder, overdue notice or escalation falls due; sweeps find them by this alone.
     next_alert_at: Mapped[datetime | None] = mapped_column(Timestamp)
     alerts_raised: Mapped[str | None] = mapped_column(String(40))  # e.g. "reminder,overdue"
+    escalates: Mapped[bool] = mapped_column(default=False, server_default=false())  # to the MACE chairs
 
 
 class Timer(db.Model):

@@ -153,6 +153,13 @@ def _check_user_task(file, element, task_spec, props, parsed: ParsedBundle) -> I
         yield Problem(file, element, f"The form file '{form}' is not in the bundle.")
     if props.get(bundles.DUE_PROPERTY):
         yield from _compiles(file, element, props[bundles.DUE_PROPERTY], "due_in expression", compile_expression)
+    escalate = props.get(bundles.ESCALATE_PROPERTY)
+    if escalate is not None and escalate not in ("true", "false"):
+        yield Problem(file, element, f"The property {bundles.ESCALATE_PROPERTY} must be 'true' or 'false', "
+                                     f"not '{escalate}'.")
+    elif escalate == "true" and not props.get(bundles.DUE_PROPERTY):
+        yield Problem(file, element, f"The user task escalates but has no due time: set the property "
+                                     f"{bundles.DUE_PROPERTY}.")
 
 
 def _compiles(file, element, source, what, compiler) -> Iterator[Problem]:

@@ -119,7 +119,8 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
             "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
             "role": role_for_lane(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
             "status": "open", "created_at": at, "due_at": (due := _due_at(task, at)),
-            "next_alert_at": alerts.first_alert_at(due, at),
+            "escalates": (escalates := properties(task).get(bundles.ESCALATE_PROPERTY) == "true"),
+            "next_alert_at": alerts.first_alert_at(due, at, escalates),
         }
         for spiff_id, task in ready.items() if spiff_id not in before.ready
     ]

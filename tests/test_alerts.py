@@ -115,6 +115,22 @@ def test_reminder_overdue_and_escalation_reach_the_right_people_once_each(people
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 5
 
 
+def test_a_step_not_marked_escalate_goes_overdue_but_never_to_the_chairs(people, deploy):
+    files = bundle_files.read_folder(BUNDLES / "screening")
+    files["screening.bpmn"] = files["screening.bpmn"].replace("""value='"P1D"'""", """value='"P5D"'""").replace(
+        '<spiffworkflow:property name="escalate" value="true" />', "")
+    deploy("screening", files=files)
+    with time_machine.travel(MONDAY, tick=False):
+        case = cases.create(people["referrer"], "north", "Morgan Pretend")
+        runtime.start(people["referrer"], case.id, "screening")
+        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
+                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+    for moment in (FRIDAY, SATURDAY, ESCALATION, ESCALATION + timedelta(days=60)):
+        sweep_at(moment)
+    assert sorted(db.session.scalars(select(Notification.kind).distinct())) == ["overdue", "reminder"]
+    assert open_task(case.id, "hub_decision").next_alert_at is None, "nothing more is ever due for it"
+
+
 def test_a_step_done_on_time_raises_nothing_more(people, decision_step):
     sweep_at(FRIDAY)
     with time_machine.travel(FRIDAY + timedelta(hours=1), tick=False):

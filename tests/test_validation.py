@@ -111,6 +111,20 @@ def test_timer_depending_on_case_data_is_accepted_at_deploy():
     assert created
 
 
+def test_escalate_that_is_not_true_or_false():
+    files = screening_with('name="escalate" value="true"', 'name="escalate" value="yes"')
+    [(file, element, message)] = problems_for(files)
+    assert (file, element) == ("screening.bpmn", "hub_decision")
+    assert message == "The property escalate must be 'true' or 'false', not 'yes'."
+
+
+def test_escalate_on_a_step_with_no_due_time():
+    files = screening_with("""<spiffworkflow:property name="due_in" value='"P1D"' />""", "")
+    [(file, element, message)] = problems_for(files)
+    assert (file, element) == ("screening.bpmn", "hub_decision")
+    assert "escalates but has no due time" in message
+
+
 def test_script_that_does_not_compile():
     [(file, element, message)] = problems_for(screening_with("ric_requested = True", "ric_requested = ("))
     assert (file, element) == ("screening.bpmn", "prepare")

@@ -62,6 +62,7 @@ def upgrade():
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_alert_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('alerts_raised', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('escalates', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('ix_human_tasks_alerts', ['status', 'next_alert_at'], unique=False)
     # Steps already open keep their overdue notice and escalation; their reminder time is not known here.
     op.execute("UPDATE human_tasks SET next_alert_at = due_at WHERE status = 'open' AND due_at IS NOT NULL")
@@ -79,6 +80,7 @@ def downgrade():
 
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.drop_index('ix_human_tasks_alerts')
+        batch_op.drop_column('escalates')
         batch_op.drop_column('alerts_raised')
         batch_op.drop_column('next_alert_at')
 
