@@ -21,7 +21,7 @@ from .models import HumanTask, Incident, Notification, Timer
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[str, int], None]
+Enqueue = Callable[[str, list[int]], None]  # one job per id; a batch saves round trips to the broker
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,12 @@ JOBS: dict[str, Callable[[int], Outcome]] = {"timers": _fire_timers, "alerts": _
 
 def _due_timers(limit: int) -> list[int]:
     has_open_incident = exists().where(Incident.status == "open", Incident.instance_id == Timer.instance_id)
+    # Grouping by an expression rather than the bare column keeps SQLite on the fire_at index; on the
+    # column it reads every timer through the (instance_id, spiff_task_id) index to spare a sort.
+    instance = Timer.instance_id + 0
     return list(db.session.scalars(
-        select(Timer.instance_id).where(Timer.fire_at <= now(), ~has_open_incident)
-        .group_by(Timer.instance_id).order_by(Timer.instance_id).limit(limit)))
+        select(instance).where(Timer.fire_at <= now(), ~has_open_incident)
+        .group_by(instance).order_by(instance).limit(limit)))
 
 
 def _due_alerts(limit: int) -> list[int]:
@@ -79,14 +82,14 @@ _DUE: dict[str, Callable[[int], list[int]]] = {"timers": _due_timers, "alerts": 
 
 
 def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
-    """Hand each piece of due work to `enqueue(job, id)`, found through indexed due times and statuses
+    """Hand each job's due ids to `enqueue(job, ids)`, found through indexed due times and statuses
     alone; returns how many of each were handed on."""
     handed = {}
     for job, due in _DUE.items():
         ids = due(limit)
         db.session.rollback()  # end the read before jobs start, so none waits on this snapshot
-        for item_id in ids:
-            enqueue(job, item_id)
+        if ids:
+            enqueue(job, ids)
         handed[job] = len(ids)
     return handed
 
@@ -106,15 +109,16 @@ class Report:
     incident_ids: list[int] = field(default_factory=list)
     failed: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def run(self, job: str, item_id: int) -> None:
-        try:
-            outcome = run(job, item_id)
-            self.done[job] += outcome.done
-            self.incident_ids += [outcome.incident_id] if outcome.incident_id else []
-        except Exception as exc:  # one failing job must not stop the others; the next sweep retries it
-            db.session.rollback()
-            self.failed.append((job, item_id, type(exc).__name__))
-            log.warning("%s job for %s failed: %s", job, item_id, type(exc).__name__)
+    def run(self, job: str, ids: list[int]) -> None:
+        for item_id in ids:
+            try:
+                outcome = run(job, item_id)
+                self.done[job] += outcome.done
+                self.incident_ids += [outcome.incident_id] if outcome.incident_id else []
+            except Exception as exc:  # one failing job must not stop the others; the next sweep retries it
+                db.session.rollback()
+                self.failed.append((job, item_id, type(exc).__name__))
+                log.warning("%s job for %s failed: %s", job, item_id, type(exc).__name__)
 
 
 def sweep_here(limit: int = 1000) -> Report:

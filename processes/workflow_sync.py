@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
 from . import alerts, write_queue
 from . import bundle as bundles
@@ -108,7 +108,7 @@ def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -
 
 
 def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: datetime, before: Before,
-         completed: str | None = None) -> None:
+         completed: str | None = None, timers: list[Row] | None = None) -> None:
     """Open rows for newly ready user tasks, cancel rows whose task left the ready state; same for timers."""
     ready = ready_user_tasks(workflow)
     _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
@@ -128,12 +128,18 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
         write_queue.queue(_INSERT_TASK, new_rows)
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
-        _sync_timers(instance, waiting)
+        _sync_timers(instance, waiting, timer_rows(instance.id) if timers is None else timers)
 
 
-def _sync_timers(instance: ProcessInstance, waiting: dict[str, Task]) -> None:
-    for timer in db.session.execute(select(_TIMERS.c.id, _TIMERS.c.spiff_task_id, _TIMERS.c.fire_at)
-                                    .where(_TIMERS.c.instance_id == instance.id)):
+def timer_rows(instance_id: int) -> list[Row]:
+    """The instance's timer rows as stored: id, spiff_task_id, element_id, fire_at."""
+    return list(db.session.execute(
+        select(_TIMERS.c.id, _TIMERS.c.spiff_task_id, _TIMERS.c.element_id, _TIMERS.c.fire_at)
+        .where(_TIMERS.c.instance_id == instance_id)))
+
+
+def _sync_timers(instance: ProcessInstance, waiting: dict[str, Task], rows: list[Row]) -> None:
+    for timer in rows:
         task = waiting.pop(timer.spiff_task_id, None)
         fire_at = timer_fire_at(task) if task is not None else None
         if fire_at is None:

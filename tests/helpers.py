@@ -29,5 +29,5 @@ def snapshot(instance_id: int) -> tuple:
 def swept() -> dict[str, list[int]]:
     """The ids a sweep hands on now, by job, without running any of them."""
     handed: dict[str, list[int]] = {job: [] for job in scheduler.JOBS}
-    scheduler.sweep(lambda job, item_id: handed[job].append(item_id))
+    scheduler.sweep(lambda job, ids: handed[job].extend(ids))
     return handed
