@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from . import audit
 from .clock import aware, now
@@ -76,6 +76,12 @@ def deliver_email(notification_id: int) -> bool:
     The row stays locked until the send is recorded, so two workers never send it twice. A failed send
     raises and leaves it pending for a retry.
     """
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE. Without a write first, a commit meeting another writer's newer
+        # snapshot fails as "database is locked" after the send, and `atomic` runs this again: a second
+        # email. Taking the write lock now makes any such retry happen before anything is sent.
+        db.session.execute(update(Notification).where(Notification.id == notification_id)
+                           .values(email_status=Notification.email_status))
     notification = db.session.scalar(select(Notification).where(Notification.id == notification_id)
                                      .with_for_update(of=Notification).execution_options(populate_existing=True))
     if notification is None or notification.email_status != "pending":
