@@ -1,5 +1,6 @@
 """The runtime service on the real engine and database: routes, due dates, timers, messages, cycles."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -241,3 +242,13 @@ def test_every_read_and_change_is_audited_without_form_contents(people, referral
                        "instance.view"]
     details = " ".join(e.detail or "" for e in db.session.scalars(select(AuditEvent)))
     assert "older youths" not in details and "Test Child" not in details
+
+
+def test_no_log_record_carries_form_answers_even_at_debug_level(people, referral, caplog):
+    case, _ = referral
+    caplog.set_level(logging.DEBUG)
+    runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
+                          {"exploitation_types": ["criminal"], "concern": "Distinctive answer 7431"})
+    assert open_task(case.id, "hub_decision")
+    for record in caplog.records:
+        assert "7431" not in record.getMessage() and "7431" not in str(record.__dict__), record.name
