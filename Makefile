@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db lint bench clean
+.PHONY: run test setup db lint bench bench-timers clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,10 @@ test: lint
 
 bench: db
 	$(BIN)/python bench/engine.py --quick
+
+# Sweep latency over 100,000 waiting timers, and firing by two Celery workers (needs Redis; REDIS_URL or db 14).
+bench-timers: db
+	$(BIN)/python bench/timers.py --quick
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

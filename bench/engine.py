@@ -12,25 +12,31 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from flask_migrate import upgrade  # noqa: E402
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.config import database_url  # noqa: E402
+from bench.common import (  # noqa: E402
+    add_database_arguments,
+    analyze,
+    app_for,
+    database_uri,
+    migrate,
+    ms,
+    percentile,
+    print_results,
+)
 from processes import bundle as bundles  # noqa: E402
 from processes import bundle_files, cases, identity, repository, runtime, serialization, tasks  # noqa: E402
 from processes.clock import now  # noqa: E402
@@ -45,15 +51,6 @@ STEP_ROLES = ["referrer", "hub_practitioner", "allocated_worker", "team_manager"
 WARM_UP = 10
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def ms(start: float) -> float:
-    return (time.perf_counter() - start) * 1000
-
-
 def stage_of(case_number: int) -> int:
     """Cases go round the areas one by one and the stages four at a time, so every area has every stage."""
     return (case_number // len(AREAS)) % len(STEP_ROLES)
@@ -66,15 +63,12 @@ def step_data(step: int, another: bool = True) -> dict:
 class Bench:
     def __init__(self, uri: str, n_cases: int, quick: bool):
         self.uri, self.n_cases, self.quick = uri, n_cases, quick
-        self.app = create_app({"SQLALCHEMY_DATABASE_URI": uri})
+        self.app = app_for(uri)
         self.samples = 60 if quick else 300
 
     def setup(self, fresh: bool) -> None:
         with self.app.app_context():
-            if fresh and db.engine.dialect.name == "postgresql":
-                with db.engine.begin() as conn:
-                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            upgrade()
+            migrate(fresh)
             for code in AREAS:
                 identity.create_area(code, code)
             self.actors: dict[tuple[str, str], Actor] = {}
@@ -124,10 +118,7 @@ class Bench:
                     })
                 db.session.execute(insert(HumanTask), task_rows)
                 db.session.commit()
-            if db.engine.dialect.name == "postgresql":
-                # Statistics as autovacuum would keep them after a bulk load.
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.execute(text("ANALYZE"))
+            analyze()
 
     def open_tasks(self, role: str, area: str, limit: int) -> list[int]:
         return list(db.session.scalars(select(HumanTask.id).where(
@@ -279,15 +270,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="fewer cases and samples; under a minute")
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--fresh", action="store_true", help="PostgreSQL: drop and recreate the schema first")
+    add_database_arguments(parser)
     args = parser.parse_args()
     n_cases = min(args.cases, 2_000) if args.quick else args.cases
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-        uri = database_url(ROOT / "instance")
-    else:
-        uri = f"sqlite:///{Path(tempfile.mkdtemp(prefix='mace-bench-')) / 'bench.db'}"
+    uri = database_uri(args.database_url, "mace-bench-")
 
     bench = Bench(uri, n_cases, args.quick)
     bench.setup(args.fresh)
@@ -309,8 +295,7 @@ def main() -> None:
         "api_start_p50_ms": api_start,
         "api_complete_p50_ms": api_complete,
     }
-    for name, value in results.items():
-        print(f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}")
+    print_results(results)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Helpers the benchmarks share: timing, the database they run against, migration and printing results."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from app import create_app
+from app.config import database_url
+from processes.db import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--fresh", action="store_true", help="PostgreSQL: drop and recreate the schema first")
+
+
+def database_uri(url: str | None, prefix: str) -> str:
+    """The SQLAlchemy URL to run against: the given one (also exported as DATABASE_URL, so processes the
+    bench starts see it), or else a fresh SQLite file in a new temporary folder."""
+    if url:
+        os.environ["DATABASE_URL"] = url
+        return database_url(ROOT / "instance")
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix=prefix)) / 'bench.db'}"
+
+
+def migrate(fresh: bool) -> None:
+    """Apply the migrations, in an app context; with `fresh` on PostgreSQL, from an empty schema."""
+    if fresh and db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade()
+
+
+def analyze(*tables: str) -> None:
+    """PostgreSQL: statistics as autovacuum would keep them after a bulk load (of these tables, or all)."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+
+def print_results(results: dict[str, object]) -> None:
+    """One name=value per line, floats to two places."""
+    for name, value in results.items():
+        print(f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}", flush=True)
+
+
+def app_for(uri: str, **config: object) -> Flask:
+    """The app against `uri`, with any other configuration given."""
+    return create_app({"SQLALCHEMY_DATABASE_URI": uri, **config})
