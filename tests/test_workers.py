@@ -12,7 +12,11 @@ checks their work, and commits what it sets up before they start.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -20,6 +24,7 @@ from email import message_from_string
 from urllib.parse import urlsplit
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, select
 
 from processes import bundle_files, cases, identity, runtime
@@ -32,6 +37,7 @@ from tests.conftest import BUNDLES, skip_or_fail
 from tests.helpers import open_task
 from tests.services import (
     DEFAULT_REDIS_URL,
+    ROOT,
     Celery,
     Mailbox,
     PrivateRedis,
@@ -382,3 +388,39 @@ def test_a_failing_case_becomes_one_incident_while_the_worker_moves_the_others_o
     assert (db.session.get(Incident, incident.id).attempts, count(Incident, Incident.status == "open")) == (2, 1)
     assert audited("timer.fire") == 1
     assert_no_personal_data(celery, "Robin", "Invented", *CHILD.split(), NOTE)
+
+
+# 5. What travels through Redis
+
+
+SWEEP_ONCE = """\
+from workers.celery_app import flask_app
+from workers import tasks
+from processes import scheduler
+with flask_app.app_context():
+    print(scheduler.sweep(tasks.enqueue))
+"""
+
+
+def test_the_messages_a_sweep_sends_hold_a_job_name_and_an_id_and_nothing_else(
+        deploy, people, redis_url, start_celery):
+    deploy(KEY)
+    decided_case(people)
+    db.session.commit()
+    [timer] = wait_for(lambda: db.session.scalars(select(Timer).where(Timer.fire_at <= now())).all()
+                       or fresh(), 10, "the two-second timer to fall due")
+    celery = start_celery(redis_url)  # no worker runs: the messages stay in the queue to be read
+    swept = subprocess.run([sys.executable, "-c", SWEEP_ONCE], cwd=ROOT, env=celery.env, capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert swept.returncode == 0, swept.stderr[-2000:]
+
+    client = Redis.from_url(redis_url)
+    raw = client.lrange("celery", 0, -1)
+    client.close()
+    assert len(raw) == 1, "one job for the one instance with a due timer"
+    message = json.loads(raw[0])
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert (message["headers"]["task"], args, kwargs) == ("mace.run_job", ["timers", timer.instance_id], {})
+    text = raw[0].decode()
+    assert not [value for value in (*CHILD.split(), NOTE, "north", "hub") if value in text], \
+        "a message names a job and an id; a child's details stay in the database"
