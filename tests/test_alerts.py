@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
 
@@ -18,6 +17,7 @@ from processes.models import AuditEvent, Notification
 from processes.working_days import add_working_days, is_working_day, working_days_between
 from tests.conftest import BUNDLES
 from tests.helpers import open_task, swept
+from tests.services import Mailbox, free_port
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # hub_decision opens now; with P5D it is due Saturday 09:00
 FRIDAY, SATURDAY = MONDAY + timedelta(days=4), MONDAY + timedelta(days=5)
@@ -153,23 +153,6 @@ def test_a_step_opened_inside_its_reminder_window_gets_no_reminder_but_does_go_o
 
 
 # Email
-
-
-class Mailbox:
-    """A real SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.received.append((list(envelope.rcpt_tos), envelope.content.decode()))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

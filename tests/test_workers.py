@@ -24,6 +24,8 @@ from email import message_from_string
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
+from aiosmtpd.controller import Controller
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -43,6 +45,7 @@ from tests.services import (
     PrivateRedis,
     Service,
     clean_queue,
+    free_port,
     queued_count,
     redis_reachable,
     smtp_server,
@@ -424,3 +427,33 @@ def test_the_messages_a_sweep_sends_hold_a_job_name_and_an_id_and_nothing_else(
     text = raw[0].decode()
     assert not [value for value in (*CHILD.split(), NOTE, "north", "hub") if value in text], \
         "a message names a job and an id; a child's details stay in the database"
+
+
+# 6. A refused email is retried
+
+
+def test_an_email_the_relay_refuses_is_retried_with_backoff_and_sent_once_when_it_is_back(
+        deploy, people, redis_url, start_celery):
+    deploy("screening")  # the hub decision is due a day after it opens
+    with time_machine.travel(now() - timedelta(days=2), tick=False):
+        case = cases.create(people["referrer"], "north", CHILD)
+        runtime.start(people["referrer"], case.id, "screening")
+        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
+                              {"exploitation_types": ["online"], "concern": NOTE})
+    db.session.commit()
+    mailbox, port = Mailbox(), free_port()
+    relay = Controller(mailbox, hostname="127.0.0.1", port=port)  # not listening yet: connections are refused
+    celery = start_celery(redis_url, SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    beat = celery.beat(wait=False)
+    worker = celery.worker()
+
+    until(lambda: "retry: Retry in" in worker.output(), 30, "a refused email to be retried", worker, beat)
+    assert count(Notification, Notification.email_status == "pending") == 2, "the overdue notices wait to be sent"
+    relay.start()
+    try:
+        until(lambda: count(Notification, Notification.email_status == "sent") == 2, 60, "both emails sent",
+              worker, beat)
+        wait_for_sweeps(worker, QUIET_SWEEPS)
+        assert sorted(to for to, _ in emailed(mailbox)) == ["hub@example.org", "manager@example.org"]
+    finally:
+        relay.stop()
