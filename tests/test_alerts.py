@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from processes import bundle_files, cases, identity, runtime, scheduler, tasks
 from processes.clock import aware
 from processes.db import db
-from processes.models import AuditEvent, Notification
+from processes.models import AuditEvent, HumanTask, Notification
 from processes.working_days import add_working_days, is_working_day, working_days_between
 from tests.conftest import BUNDLES
 from tests.helpers import open_task, swept
@@ -55,18 +55,29 @@ def people(make_actor):
     }
 
 
-@pytest.fixture
-def decision_step(people, deploy):
-    """A hub decision due in five days, opened on a Monday morning."""
+def screening(due_in: str = "P5D", escalate: bool = True) -> dict[str, str]:
     files = bundle_files.read_folder(BUNDLES / "screening")
-    files["screening.bpmn"] = files["screening.bpmn"].replace("""value='"P1D"'""", """value='"P5D"'""")
-    deploy("screening", files=files)
+    bpmn = files["screening.bpmn"].replace("""value='"P1D"'""", f"""value='"{due_in}"'""")
+    files["screening.bpmn"] = bpmn if escalate else bpmn.replace(
+        '<spiffworkflow:property name="escalate" value="true" />', "")
+    return files
+
+
+def open_decision(people, child: str) -> HumanTask:
+    """Screen a new referral on Monday morning: the hub decision opens then."""
     with time_machine.travel(MONDAY, tick=False):
-        case = cases.create(people["referrer"], "north", "Casey Fictional")
+        case = cases.create(people["referrer"], "north", child)
         runtime.start(people["referrer"], case.id, "screening")
         runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
                               {"exploitation_types": ["online"], "concern": "Messages from an adult"})
-    task = open_task(case.id, "hub_decision")
+    return open_task(case.id, "hub_decision")
+
+
+@pytest.fixture
+def decision_step(people, deploy):
+    """A hub decision due in five days, opened on a Monday morning."""
+    deploy("screening", files=screening())
+    task = open_decision(people, "Casey Fictional")
     assert aware(task.due_at) == SATURDAY
     return task
 
@@ -116,19 +127,13 @@ def test_reminder_overdue_and_escalation_reach_the_right_people_once_each(people
 
 
 def test_a_step_not_marked_escalate_goes_overdue_but_never_to_the_chairs(people, deploy):
-    files = bundle_files.read_folder(BUNDLES / "screening")
-    files["screening.bpmn"] = files["screening.bpmn"].replace("""value='"P1D"'""", """value='"P5D"'""").replace(
-        '<spiffworkflow:property name="escalate" value="true" />', "")
-    deploy("screening", files=files)
-    with time_machine.travel(MONDAY, tick=False):
-        case = cases.create(people["referrer"], "north", "Morgan Pretend")
-        runtime.start(people["referrer"], case.id, "screening")
-        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+    deploy("screening", files=screening(escalate=False))
+    step = open_decision(people, "Morgan Pretend")
     for moment in (FRIDAY, SATURDAY, ESCALATION, ESCALATION + timedelta(days=60)):
         sweep_at(moment)
     assert sorted(db.session.scalars(select(Notification.kind).distinct())) == ["overdue", "reminder"]
-    assert open_task(case.id, "hub_decision").next_alert_at is None, "nothing more is ever due for it"
+    db.session.refresh(step)
+    assert step.next_alert_at is None, "nothing more is ever due for it"
 
 
 def test_a_step_done_on_time_raises_nothing_more(people, decision_step):
@@ -141,12 +146,8 @@ def test_a_step_done_on_time_raises_nothing_more(people, decision_step):
 
 
 def test_a_step_opened_inside_its_reminder_window_gets_no_reminder_but_does_go_overdue(people, deploy):
-    deploy("screening")  # hub decision due one day after it opens, so the reminder time has passed already
-    with time_machine.travel(MONDAY, tick=False):
-        case = cases.create(people["referrer"], "north", "Robin Invented")
-        runtime.start(people["referrer"], case.id, "screening")
-        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+    deploy("screening", files=screening(due_in="P1D"))  # the reminder time passed before the step opened
+    open_decision(people, "Robin Invented")
     assert sweep_at(MONDAY + timedelta(hours=23)).done["alerts"] == 0
     assert sweep_at(MONDAY + timedelta(days=1)).done["alerts"] == 1
     assert set(db.session.scalars(select(Notification.kind))) == {"overdue"}
