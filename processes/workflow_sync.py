@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -12,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, delete, insert, select, update
@@ -20,6 +23,7 @@ from . import alerts, write_queue
 from . import bundle as bundles
 from .clock import UTC, aware
 from .db import db
+from .errors import WorkflowFailed
 from .models import HumanTask, ProcessInstance, Timer
 from .roles import role_for_lane
 
@@ -35,8 +39,27 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, Task]:
     return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
+@contextmanager
+def _converting(task: Task, what: str) -> Iterator[None]:
+    """A value of the wrong kind fails the step as a workflow error naming the element, never the value
+    (it could be a child's details), so it is undone, reported and, in a background job, an incident."""
+    try:
+        yield
+    except SpiffWorkflowException:
+        raise
+    except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+        kind = type(exc).__name__
+        raise WorkflowFailed(task.task_spec.bpmn_id,
+                             f"the {what} is not a date, datetime or ISO 8601 duration ({kind})") from None
+
+
 def timer_fire_at(task: Task) -> datetime | None:
     """When a waiting timer task fires, from the value Spiff fixed when the timer started."""
+    with _converting(task, "timer expression"):
+        return _timer_fire_at(task)
+
+
+def _timer_fire_at(task: Task) -> datetime | None:
     definition = task.task_spec.event_definition
     value = task._get_internal_data("event_value")
     if value is None:
@@ -64,6 +87,11 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
     if not expression:
         return None
     value: Any = task.workflow.script_engine.evaluate(task, expression)
+    with _converting(task, "due_in value"):
+        return _as_due_time(value, created)
+
+
+def _as_due_time(value: Any, created: datetime) -> datetime:
     if isinstance(value, datetime):
         return aware(value).astimezone(UTC)
     if isinstance(value, date):

@@ -37,13 +37,13 @@ def waiting_case(make_actor, deploy, files=None, name="Kit Madeup"):
     return case, instance
 
 
-def failing_files() -> dict[str, str]:
+def failing_files(due_in: str = "int(concern)") -> dict[str, str]:
     """The follow-up step's due date cannot be worked out, so firing the timer fails in the diagram."""
     files = bundle_files.read_folder(BUNDLES / "screening")
     files["screening.bpmn"] = files["screening.bpmn"].replace(
         '<spiffworkflow:property name="formJsonSchemaFilename" value="followup.schema.json" />',
         '<spiffworkflow:property name="formJsonSchemaFilename" value="followup.schema.json" />\n'
-        '          <spiffworkflow:property name="due_in" value="int(concern)" />')
+        f'          <spiffworkflow:property name="due_in" value="{due_in}" />')
     return files
 
 
@@ -118,6 +118,20 @@ def test_an_incident_is_for_administrators_of_its_area_and_a_retry_that_fails_ag
     [still] = client.get("/api/v1/incidents", headers=headers).get_json()
     assert (still["status"], still["attempts"]) == ("open", 2)
     assert snapshot(instance.id) == before, "a failed retry changes nothing in the pathway"
+
+
+@pytest.mark.parametrize("due_in", ["concern", "len(concern)"])
+def test_a_due_time_of_the_wrong_kind_opens_an_incident_without_the_value_in_it(make_actor, deploy, caplog, due_in):
+    """The expression runs but gives a value that is no due time: that too is the diagram's fault."""
+    _, instance = waiting_case(make_actor, deploy, failing_files(due_in))
+    with time_machine.travel(FIRES, tick=False):
+        report = scheduler.sweep_here()
+    assert report.failed == [] and len(report.incident_ids) == 1
+    incident = db.session.get(Incident, report.incident_ids[0])
+    assert (incident.instance_id, incident.element_id) == (instance.id, "followup")
+    assert "not a date, datetime or ISO 8601 duration" in incident.error
+    assert "Away overnight" not in incident.error
+    assert not [r for r in caplog.records if "Away overnight" in r.getMessage()]
 
 
 def test_retrying_an_incident_whose_pathway_was_since_cancelled_resolves_it(app, make_actor, deploy):
