@@ -56,7 +56,10 @@ def _holders(role: str, area: str) -> list[int]:
 def _recipients(task: HumanTask, kind: str) -> list[int]:
     if kind == "escalation":
         return _holders("mace_chair", task.area_code)
-    people = [task.assignee_id] if task.assignee_id else _holders(task.role, task.area_code)
+    assignee_active = task.assignee_id is not None and db.session.scalar(
+        select(User.is_active).where(User.id == task.assignee_id))
+    # A step left with someone who has gone is everyone's in the role again, as far as alerts go.
+    people = [task.assignee_id] if assignee_active else _holders(task.role, task.area_code)
     if kind == "overdue":
         people += _holders("team_manager", task.area_code)
     return list(dict.fromkeys(people))

@@ -182,7 +182,8 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     read_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    # pending (to send), sent, or none (no address, or email is off)
+    # pending (to send), sending (claimed by a worker), sent, failed (refused for good), or none (no address,
+    # or email is off); emailed_at is when it was claimed, then when it was sent or refused
     email_status: Mapped[str] = mapped_column(String(10))
     emailed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     task: Mapped[HumanTask] = relationship(lazy="joined")

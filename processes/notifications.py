@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from . import audit
 from .clock import aware, now
@@ -16,6 +18,8 @@ from .errors import NotFound
 from .identity import Actor
 from .models import HumanTask, Notification, User
 from .transaction import atomic
+
+SMTP_TIMEOUT = 20  # seconds for each exchange with the relay; a job that waits longer is retried
 
 SUBJECTS = {
     "reminder": "Reminder: a MACE pathway step is due soon",
@@ -69,35 +73,82 @@ def _message(notification: Notification, to: str) -> EmailMessage:
     return message
 
 
-@atomic
-def deliver_email(notification_id: int) -> bool:
-    """Send one pending notification by email; True if sent now.
+def _stale_claim() -> datetime:
+    """A send claimed longer ago than this was lost with its worker and may be tried again."""
+    return now() - timedelta(seconds=current_app.config["JOB_VISIBILITY_SECONDS"])
 
-    The row stays locked until the send is recorded, so two workers never send it twice. A failed send
-    raises and leaves it pending for a retry.
+
+def sendable() -> ColumnElement[bool]:
+    """Notifications waiting for their email: pending, or claimed by a worker that has since died."""
+    return or_(Notification.email_status == "pending",
+               and_(Notification.email_status == "sending", Notification.emailed_at < _stale_claim()))
+
+
+@atomic
+def _claim(notification_id: int) -> EmailMessage | None:
+    """Mark the notification `sending` and build its email; None if there is nothing to send.
+
+    Committed before the relay is contacted, so no database lock is held while it answers, and a second
+    worker finds the claim and sends nothing.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE. Without a write first, a commit meeting another writer's newer
-        # snapshot fails as "database is locked" after the send, and `atomic` runs this again: a second
-        # email. Taking the write lock now makes any such retry happen before anything is sent.
-        db.session.execute(update(Notification).where(Notification.id == notification_id)
-                           .values(email_status=Notification.email_status))
-    notification = db.session.scalar(select(Notification).where(Notification.id == notification_id)
+    notification = db.session.scalar(select(Notification).where(Notification.id == notification_id, sendable())
                                      .with_for_update(of=Notification).execution_options(populate_existing=True))
-    if notification is None or notification.email_status != "pending":
-        return False
-    config = current_app.config
-    address = db.session.scalar(select(User.email).where(User.id == notification.user_id))
-    if not address or not config["SMTP_HOST"]:
+    if notification is None:
+        return None
+    address = db.session.scalar(select(User.email).where(User.id == notification.user_id, User.is_active.is_(True)))
+    if not address or not current_app.config["SMTP_HOST"]:
         notification.email_status = "none"
-        return False
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30) as smtp:
+        return None
+    notification.email_status, notification.emailed_at = "sending", now()
+    return _message(notification, address)
+
+
+@atomic
+def _record(notification_id: int, status: str) -> None:
+    notification = db.session.get(Notification, notification_id)
+    notification.email_status, notification.emailed_at = status, now()
+    if status != "pending":
+        audit.record(None, f"email.{notification.kind}" if status == "sent" else "email.failed",
+                     case_id=notification.case_id, human_task_id=notification.human_task_id,
+                     detail=f"to user {notification.user_id}")
+
+
+def _permanent(error: smtplib.SMTPException) -> bool:
+    """The relay refused for good (5xx: no such mailbox, sender not allowed): trying again cannot help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def _send(message: EmailMessage) -> None:
+    config = current_app.config
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT) as smtp:
         if config["SMTP_STARTTLS"]:
-            smtp.starttls()
+            # Verified against the system's certificate authorities: the relay gets a password and alerts.
+            smtp.starttls(context=ssl.create_default_context())
         if config["SMTP_USERNAME"]:
             smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
-        smtp.send_message(_message(notification, address))
-    notification.email_status, notification.emailed_at = "sent", now()
-    audit.record(None, f"email.{notification.kind}", case_id=notification.case_id,
-                 human_task_id=notification.human_task_id, detail=f"to user {notification.user_id}")
+        smtp.send_message(message)
+
+
+def deliver_email(notification_id: int) -> bool:
+    """Send one notification's email; True if sent now.
+
+    A refusal for good marks it `failed`; any other failure puts it back to `pending` and raises, so
+    the job is retried. A worker that dies mid-send leaves it `sending` until the claim goes stale.
+    """
+    message = _claim(notification_id)
+    if message is None:
+        return False
+    try:
+        _send(message)
+    except smtplib.SMTPException as error:
+        _record(notification_id, "failed" if _permanent(error) else "pending")
+        if _permanent(error):
+            return False
+        raise
+    except Exception:
+        _record(notification_id, "pending")
+        raise
+    _record(notification_id, "sent")
     return True

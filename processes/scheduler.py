@@ -73,7 +73,7 @@ def _due_alerts(limit: int) -> list[int]:
 
 def _pending_email(limit: int) -> list[int]:
     return list(db.session.scalars(
-        select(Notification.id).where(Notification.email_status == "pending").order_by(Notification.id).limit(limit)))
+        select(Notification.id).where(notifications.sendable()).order_by(Notification.id).limit(limit)))
 
 
 # In this order, so that work run in process flows on within one sweep: a fired timer's new step can be

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
 
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from processes import bundle_files, cases, identity, runtime, scheduler, tasks
+from processes import bundle_files, cases, identity, notifications, runtime, scheduler, tasks
 from processes.clock import aware
 from processes.db import db
 from processes.models import AuditEvent, HumanTask, Notification
@@ -204,3 +207,95 @@ def test_email_that_cannot_be_sent_stays_pending_and_goes_when_the_relay_is_back
 def test_with_email_off_notifications_are_kept_in_the_app_only(people, decision_step):
     assert sweep_at(FRIDAY).done == {"timers": 0, "alerts": 1, "email": 0}
     assert set(db.session.scalars(select(Notification.email_status))) == {"none"}
+
+
+class RefusingMailbox(Mailbox):
+    """A relay that has no mailbox for one address, as a real one would answer."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("hub2@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_an_address_the_relay_refuses_for_good_is_marked_failed_and_not_tried_again(
+        app, monkeypatch, people, decision_step):
+    port = free_port()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    mailbox = RefusingMailbox()
+    relay = Controller(mailbox, hostname="127.0.0.1", port=port)
+    relay.start()
+    try:
+        report = sweep_at(FRIDAY)
+        again = sweep_at(FRIDAY + timedelta(hours=1))
+    finally:
+        relay.stop()
+    assert report.failed == [] and report.done["email"] == 1 and again.done["email"] == 0
+    statuses = dict(db.session.execute(
+        select(identity.User.username, Notification.email_status)
+        .join(Notification, Notification.user_id == identity.User.id)).all())
+    assert statuses == {"hub": "sent", "hub2": "failed"}
+    assert [to for tos, _ in mailbox.received for to in tos] == ["hub@example.org"]
+    assert audited("email.failed") == 1, "the case history shows the notice could not be emailed"
+
+
+@pytest.fixture
+def tls_relay(app, monkeypatch, tmp_path):
+    """A relay that offers STARTTLS with a certificate of its own, trusted only if a test says so."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed, so no test certificate can be made")
+    cert, key = tmp_path / "relay.pem", tmp_path / "relay.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    port = free_port()
+    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": True}.items():
+        monkeypatch.setitem(app.config, name, value)
+    mailbox = Mailbox()
+    relay = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    relay.start()
+    yield mailbox, cert
+    relay.stop()
+
+
+def test_starttls_refuses_a_relay_whose_certificate_is_not_trusted(people, decision_step, tls_relay):
+    mailbox, _ = tls_relay
+    report = sweep_at(FRIDAY)
+    assert {error for job, _, error in report.failed if job == "email"} == {"SSLCertVerificationError"}
+    assert mailbox.received == [], "no password or alert goes to a relay that cannot prove who it is"
+    assert set(db.session.scalars(select(Notification.email_status))) == {"pending"}
+
+
+def test_starttls_sends_to_a_relay_with_a_trusted_certificate(monkeypatch, people, decision_step, tls_relay):
+    mailbox, cert = tls_relay
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted as a certificate authority would make it
+    assert sweep_at(FRIDAY).done["email"] == 2
+    assert len(mailbox.received) == 2
+
+
+def test_an_email_claimed_by_a_worker_that_died_is_sent_once_its_claim_goes_stale(app, people, decision_step, smtp):
+    mailbox, controller = smtp  # the relay is down for the first sweep: both notices stay pending
+    sweep_at(FRIDAY)
+    first, second = db.session.scalars(select(Notification.id).order_by(Notification.id)).all()
+    with time_machine.travel(FRIDAY + timedelta(minutes=1), tick=False):
+        assert notifications._claim(first) is not None  # a worker claims it, then dies before sending
+    controller.start()
+    assert sweep_at(FRIDAY + timedelta(minutes=2)).done["email"] == 1, "a fresh claim is left to its worker"
+    stale = FRIDAY + timedelta(minutes=1, seconds=app.config["JOB_VISIBILITY_SECONDS"] + 1)
+    assert sweep_at(stale).done["email"] == 1
+    assert sweep_at(stale + timedelta(minutes=1)).done["email"] == 0
+    assert sorted(to for tos, _ in mailbox.received for to in tos) == ["hub2@example.org", "hub@example.org"]
+    assert {db.session.get(Notification, n).email_status for n in (first, second)} == {"sent"}
+
+
+def test_a_step_left_with_someone_who_has_left_alerts_the_role_instead(people, decision_step):
+    tasks.claim(people["hub"], decision_step.id)
+    # No service deactivates accounts yet; an administrator's direct change stands in for it.
+    db.session.execute(update(identity.User).where(identity.User.id == people["hub"].id).values(is_active=False))
+    db.session.commit()
+    sweep_at(SATURDAY)
+    assert raised("overdue") == {"hub2": 1, "manager": 1}
