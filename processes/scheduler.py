@@ -55,42 +55,54 @@ def _send_email(notification_id: int) -> Outcome:
 JOBS: dict[str, Callable[[int], Outcome]] = {"timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email}
 
 
-def _due_timers(limit: int) -> list[int]:
+def _due_timers(limit: int, after: int) -> list[int]:
     has_open_incident = exists().where(Incident.status == "open", Incident.instance_id == Timer.instance_id)
     # Grouping by an expression rather than the bare column keeps SQLite on the fire_at index; on the
     # column it reads every timer through the (instance_id, spiff_task_id) index to spare a sort.
     instance = Timer.instance_id + 0
     return list(db.session.scalars(
-        select(instance).where(Timer.fire_at <= now(), ~has_open_incident)
+        select(instance).where(Timer.fire_at <= now(), Timer.instance_id > after, ~has_open_incident)
         .group_by(instance).order_by(instance).limit(limit)))
 
 
-def _due_alerts(limit: int) -> list[int]:
+def _due_alerts(limit: int, after: int) -> list[int]:
     return list(db.session.scalars(
-        select(HumanTask.id).where(HumanTask.status == "open", HumanTask.next_alert_at <= now())
-        .order_by(HumanTask.next_alert_at, HumanTask.id).limit(limit)))
+        select(HumanTask.id).where(HumanTask.status == "open", HumanTask.next_alert_at <= now(), HumanTask.id > after)
+        .order_by(HumanTask.id).limit(limit)))
 
 
-def _pending_email(limit: int) -> list[int]:
+def _pending_email(limit: int, after: int) -> list[int]:
     return list(db.session.scalars(
-        select(Notification.id).where(notifications.sendable()).order_by(Notification.id).limit(limit)))
+        select(Notification.id).where(notifications.sendable(), Notification.id > after)
+        .order_by(Notification.id).limit(limit)))
 
 
 # In this order, so that work run in process flows on within one sweep: a fired timer's new step can be
 # overdue at once, and an alert's emails go out straight after it.
-_DUE: dict[str, Callable[[int], list[int]]] = {"timers": _due_timers, "alerts": _due_alerts, "email": _pending_email}
+_DUE: dict[str, Callable[[int, int], list[int]]] = {
+    "timers": _due_timers, "alerts": _due_alerts, "email": _pending_email,
+}
 
 
 def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
-    """Hand each job's due ids to `enqueue(job, ids)`, found through indexed due times and statuses
-    alone; returns how many of each were handed on."""
-    handed = {}
+    """Hand each job's due ids to `enqueue(job, ids)`, `limit` at a time, found through indexed due
+    times and statuses alone; returns how many of each were handed on.
+
+    It pages on past each batch by id, so a backlog (after an outage, say) is all queued in one sweep
+    rather than `limit` per interval.
+    """
+    handed = dict.fromkeys(_DUE, 0)
     for job, due in _DUE.items():
-        ids = due(limit)
-        db.session.rollback()  # end the read before jobs start, so none waits on this snapshot
-        if ids:
-            enqueue(job, ids)
-        handed[job] = len(ids)
+        after = 0
+        while True:
+            ids = due(limit, after)
+            db.session.rollback()  # end the read before jobs start, so none waits on this snapshot
+            if ids:
+                enqueue(job, ids)
+            handed[job] += len(ids)
+            if len(ids) < limit:
+                break
+            after = ids[-1]
     return handed
 
 

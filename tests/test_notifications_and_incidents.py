@@ -163,6 +163,18 @@ def test_an_incident_does_not_hold_up_other_instances(make_actor, deploy):
     assert (incident.instance_id, incident.attempts) == (bad.id, 1), "sweeps leave an open incident to its admin"
 
 
+def test_a_sweep_pages_through_a_backlog_bigger_than_its_batch(make_actor, deploy):
+    first, _ = waiting_case(make_actor, deploy)
+    second, _ = waiting_case(make_actor, deploy, name="Ash Unreal")
+    batches: list[list[int]] = []
+    with time_machine.travel(FIRES, tick=False):
+        handed = scheduler.sweep(lambda job, ids: batches.append(ids) if job == "timers" else None, limit=1)
+    assert handed["timers"] == 2 and len(batches) == 2, "one sweep queues the whole backlog, a batch at a time"
+    with time_machine.travel(FIRES, tick=False):
+        assert scheduler.sweep_here(limit=1).done["timers"] == 2
+    assert open_tasks(first.id) and open_tasks(second.id)
+
+
 # The embedded scheduler
 
 
