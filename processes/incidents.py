@@ -17,13 +17,16 @@ from .transaction import atomic
 def record(instance_id: int, failure: WorkflowFailed) -> Incident:
     """Open an incident for the instance, or count one more failed attempt on the open one.
 
-    The error is the engine's safe summary (element id and error type), never a child's details.
+    The error is the engine's safe summary (element id and error type), never a child's details. The
+    instance row is locked first: a lock on an incident that does not exist yet would let two failing
+    jobs open one each.
     """
+    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                 .with_for_update(of=ProcessInstance))
     incident = db.session.scalar(select(Incident).where(Incident.instance_id == instance_id,
-                                                        Incident.status == "open").with_for_update())
+                                                        Incident.status == "open"))
     at = now()
     if incident is None:
-        instance = db.session.get(ProcessInstance, instance_id)
         area = db.session.scalar(select(Case.area_code).where(Case.id == instance.case_id))
         incident = Incident(instance_id=instance_id, case_id=instance.case_id, area_code=area, status="open",
                             attempts=0, created_at=at)
@@ -74,6 +77,13 @@ def _resolve(actor: Actor, incident_id: int) -> Incident:
     return incident
 
 
+@atomic
+def _audit_retry(actor: Actor, incident: Incident) -> None:
+    """Committed on its own, so the retry is on record whether it then succeeds or fails."""
+    audit.record(actor, "incident.retry", case_id=incident.case_id, instance_id=incident.instance_id,
+                 detail=incident.element_id)
+
+
 def retry(actor: Actor, incident_id: int) -> Incident:
     """Run the instance's due work again (after a fix to the pathway or its data).
 
@@ -84,6 +94,7 @@ def retry(actor: Actor, incident_id: int) -> Incident:
     if incident.status != "open":
         return incident
     instance_id = incident.instance_id
+    _audit_retry(actor, incident)
     try:
         runtime.fire_due_timers(instance_id)
     except WorkflowFailed as failure:

@@ -118,6 +118,9 @@ def test_an_incident_is_for_administrators_of_its_area_and_a_retry_that_fails_ag
     [still] = client.get("/api/v1/incidents", headers=headers).get_json()
     assert (still["status"], still["attempts"]) == ("open", 2)
     assert snapshot(instance.id) == before, "a failed retry changes nothing in the pathway"
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "incident.retry", AuditEvent.user_id == admin.id, AuditEvent.case_id == case.id)) == 1, \
+        "the case history shows who retried it, though it failed"
 
 
 @pytest.mark.parametrize("due_in", ["concern", "len(concern)"])

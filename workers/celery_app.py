@@ -8,7 +8,8 @@ from celery.signals import worker_process_init
 from app import create_app
 from processes.db import db
 
-flask_app = create_app()
+# Workers and beat never sweep in a thread of their own: beat schedules the sweep for them.
+flask_app = create_app({"SCHEDULER": "off"})
 if not flask_app.config["REDIS_URL"]:
     raise RuntimeError("REDIS_URL must be set to run Celery workers or beat; without it, `make run` sweeps in process.")
 

@@ -64,7 +64,8 @@ def upgrade():
         batch_op.add_column(sa.Column('alerts_raised', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('escalates', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('ix_human_tasks_alerts', ['status', 'next_alert_at'], unique=False)
-    # Steps already open keep their overdue notice and escalation; their reminder time is not known here.
+    # Steps already open still get their overdue notice. Neither their reminder time nor whether they
+    # escalate is known here (that is in the diagram), so those two are not raised for them.
     op.execute("UPDATE human_tasks SET next_alert_at = due_at WHERE status = 'open' AND due_at IS NOT NULL")
 
     with op.batch_alter_table('users', schema=None) as batch_op:
