@@ -18,6 +18,7 @@ from .errors import NotFound
 from .identity import Actor
 from .models import HumanTask, Notification, User
 from .transaction import atomic
+from .working_days import UK
 
 SMTP_TIMEOUT = 20  # seconds for each exchange with the relay; a job that waits longer is retried
 
@@ -63,7 +64,7 @@ def _message(notification: Notification, to: str) -> EmailMessage:
     message["Subject"] = SUBJECTS[notification.kind]
     message["From"] = config["SMTP_FROM"]
     message["To"] = to
-    due = f"{aware(task.due_at):%A %d %B %Y %H:%M} UTC" if task.due_at else "not set"
+    due = f"{aware(task.due_at).astimezone(UK):%A %d %B %Y %H:%M %Z}" if task.due_at else "not set"
     message.set_content(
         f"{SUBJECTS[notification.kind]}.\n\n"
         f"Step: {task.name}\nCase reference: {task.case_id}\nTask reference: {task.id}\nDue: {due}\n\n"

@@ -26,6 +26,7 @@ from .db import db
 from .errors import WorkflowFailed
 from .models import HumanTask, ProcessInstance, Timer
 from .roles import role_for_lane
+from .working_days import UK
 
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
 _INSERT_TASK, _INSERT_TIMER = insert(_TASKS).inline(), insert(_TIMERS).inline()
@@ -95,7 +96,7 @@ def _as_due_time(value: Any, created: datetime) -> datetime:
     if isinstance(value, datetime):
         return aware(value).astimezone(UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(23, 59, 59), UTC)
+        return datetime.combine(value, time(23, 59, 59), UK).astimezone(UTC)  # the end of that day in the UK
     if isinstance(value, timedelta):
         return created + value
     if isinstance(value, str) and value.upper().startswith("P"):

@@ -1,11 +1,14 @@
-"""Working days: weekdays that are not bank holidays in England and Wales (from the `holidays` package)."""
+"""Working days: weekdays that are not bank holidays in England and Wales, counted on UK clocks."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+UK = ZoneInfo("Europe/London")
 
 
 @cache
@@ -19,17 +22,18 @@ def is_working_day(day: date) -> bool:
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """The same time of day `days` working days later (or earlier, if negative).
+    """The same UK clock time `days` working days later (or earlier, if negative), in start's zone.
 
     Weekends and bank holidays are skipped: one working day after a Friday, or a Saturday, is the Monday.
+    Days are counted on UK dates and clocks, so 09:00 stays 09:00 across a change to or from summer time.
     """
     step = 1 if days >= 0 else -1
-    moment, remaining = start, abs(days)
+    wall, remaining = start.astimezone(UK).replace(tzinfo=None), abs(days)
     while remaining:
-        moment += timedelta(days=step)
-        if is_working_day(moment.date()):
+        wall += timedelta(days=step)
+        if is_working_day(wall.date()):
             remaining -= 1
-    return moment
+    return wall.replace(tzinfo=UK).astimezone(start.tzinfo)
 
 
 def working_days_between(start: date, end: date) -> int:

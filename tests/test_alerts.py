@@ -40,6 +40,13 @@ def test_weekends_and_bank_holidays_are_not_working_days():
     assert working_days_between(date(2026, 12, 31), date(2026, 12, 24)) == -3
 
 
+def test_working_days_keep_the_uk_clock_time_across_the_change_from_summer_time():
+    # Friday 23 October 2026, 09:00 BST (08:00 UTC); the clocks go back on Sunday the 25th.
+    assert add_working_days(datetime(2026, 10, 23, 8, 0, tzinfo=UTC), 1) == datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
+    # 00:30 BST on Tuesday 6 October is still Monday in UTC: the UK date is the one that counts.
+    assert add_working_days(datetime(2026, 10, 5, 23, 30, tzinfo=UTC), -1) == datetime(2026, 10, 4, 23, 30, tzinfo=UTC)
+
+
 # Alerts
 
 
@@ -182,7 +189,7 @@ def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child
     assert message["Subject"] == "Reminder: a MACE pathway step is due soon"
     assert "Decide on the referral" in body and f"Case reference: {decision_step.case_id}" in body
     assert f"http://127.0.0.1:5000/tasks/{decision_step.id}" in body
-    assert "Saturday 07 November 2026 09:00 UTC" in body
+    assert "Saturday 07 November 2026 09:00 GMT" in body, "due times are shown on UK clocks"
     assert "Casey" not in body and "Messages from an adult" not in body
     assert set(db.session.scalars(select(Notification.email_status))) == {"sent"}
 
