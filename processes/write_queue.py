@@ -7,6 +7,7 @@ its row count, executes it directly instead of queueing it.
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from functools import cache
 from typing import Any
@@ -19,6 +20,17 @@ from sqlalchemy.sql import Executable
 from .db import db
 
 _QUEUE = "mace_write_queue"
+
+
+class _AbortedPipelineNotice(logging.Filter):
+    """psycopg warns when it leaves a pipeline that an error has already aborted. That error (a
+    conflict, say) is raised to the caller anyway, so the warning is only noise on every conflict."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_AbortedPipelineNotice())
 Params = dict[str, Any] | list[dict[str, Any]] | None
 
 
