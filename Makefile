@@ -9,7 +9,9 @@ PORT ?= 5000
 
 .PHONY: run test setup db lint bench bench-timers clean
 
-setup: $(STAMP)
+NODE_STAMP := node_modules/.installed
+
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -17,6 +19,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+# Front-end and diagram tooling (bpmnlint); without npm the tests that need it skip and say why.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: install Node.js 18 or newer for the diagram checks"; fi
 
 db: setup
 	$(FLASK) db upgrade
@@ -39,4 +46,4 @@ bench-timers: db
 	$(BIN)/python bench/timers.py --quick
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance node_modules .pytest_cache .ruff_cache
