@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from . import audit
 from .clock import aware, now
@@ -74,19 +74,27 @@ def _message(notification: Notification, to: str) -> EmailMessage:
     return message
 
 
-def _stale_claim() -> datetime:
-    """A send claimed longer ago than this was lost with its worker and may be tried again."""
-    return now() - timedelta(seconds=current_app.config["JOB_VISIBILITY_SECONDS"])
+def claim_seconds() -> int:
+    """How long a send may take before its claim counts as lost with its worker: never less than a slow
+    relay could take over a whole exchange, so a live but slow worker is not raced by another."""
+    return max(current_app.config["JOB_VISIBILITY_SECONDS"], 10 * SMTP_TIMEOUT)
 
 
 def sendable() -> ColumnElement[bool]:
     """Notifications waiting for their email: pending, or claimed by a worker that has since died."""
+    stale = now() - timedelta(seconds=claim_seconds())
     return or_(Notification.email_status == "pending",
-               and_(Notification.email_status == "sending", Notification.emailed_at < _stale_claim()))
+               and_(Notification.email_status == "sending", Notification.emailed_at < stale))
+
+
+@dataclass(frozen=True)
+class Claim:
+    message: EmailMessage
+    claimed_at: datetime
 
 
 @atomic
-def _claim(notification_id: int) -> EmailMessage | None:
+def _claim(notification_id: int) -> Claim | None:
     """Mark the notification `sending` and build its email; None if there is nothing to send.
 
     Committed before the relay is contacted, so no database lock is held while it answers, and a second
@@ -101,35 +109,50 @@ def _claim(notification_id: int) -> EmailMessage | None:
         notification.email_status = "none"
         return None
     notification.email_status, notification.emailed_at = "sending", now()
-    return _message(notification, address)
+    return Claim(_message(notification, address), notification.emailed_at)
 
 
 @atomic
-def _record(notification_id: int, status: str) -> None:
-    notification = db.session.get(Notification, notification_id)
-    notification.email_status, notification.emailed_at = status, now()
-    if status != "pending":
+def _record(notification_id: int, claim: Claim, status: str) -> None:
+    """Record how the send went, only if this claim still holds: had it gone stale and been taken over,
+    the other worker's outcome stands."""
+    recorded = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.email_status == "sending",
+               Notification.emailed_at == claim.claimed_at)
+        .values(email_status=status, emailed_at=now())
+    ).rowcount
+    if recorded and status != "pending":
+        notification = db.session.get(Notification, notification_id)
         audit.record(None, f"email.{notification.kind}" if status == "sent" else "email.failed",
                      case_id=notification.case_id, human_task_id=notification.human_task_id,
                      detail=f"to user {notification.user_id}")
 
 
 def _permanent(error: smtplib.SMTPException) -> bool:
-    """The relay refused for good (5xx: no such mailbox, sender not allowed): trying again cannot help."""
+    """The relay refused this message for good (5xx for its recipient or content): trying again cannot
+    help. A refused log-in or sender is a set-up fault to fix, so those emails wait and retry."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500
 
 
 def _send(message: EmailMessage) -> None:
     config = current_app.config
-    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT) as smtp:
+    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT)
+    try:
         if config["SMTP_STARTTLS"]:
             # Verified against the system's certificate authorities: the relay gets a password and alerts.
             smtp.starttls(context=ssl.create_default_context())
         if config["SMTP_USERNAME"]:
             smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
         smtp.send_message(message)
+    finally:
+        # Once the relay has accepted the message, a failed goodbye must not make it look unsent.
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def deliver_email(notification_id: int) -> bool:
@@ -138,18 +161,19 @@ def deliver_email(notification_id: int) -> bool:
     A refusal for good marks it `failed`; any other failure puts it back to `pending` and raises, so
     the job is retried. A worker that dies mid-send leaves it `sending` until the claim goes stale.
     """
-    message = _claim(notification_id)
-    if message is None:
+    claim = _claim(notification_id)
+    if claim is None:
         return False
     try:
-        _send(message)
+        _send(claim.message)
     except smtplib.SMTPException as error:
-        _record(notification_id, "failed" if _permanent(error) else "pending")
-        if _permanent(error):
+        permanent = _permanent(error)
+        _record(notification_id, claim, "failed" if permanent else "pending")
+        if permanent:
             return False
         raise
     except Exception:
-        _record(notification_id, "pending")
+        _record(notification_id, claim, "pending")
         raise
-    _record(notification_id, "sent")
+    _record(notification_id, claim, "sent")
     return True

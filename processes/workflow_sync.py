@@ -93,16 +93,20 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
 
 
 def _as_due_time(value: Any, created: datetime) -> datetime:
-    if isinstance(value, datetime):
-        return aware(value).astimezone(UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(23, 59, 59), UK).astimezone(UTC)  # the end of that day in the UK
-    if isinstance(value, timedelta):
-        return created + value
+    """A due time from what `due_in` gave: a duration from when the step opened, a date (the end of that
+    day in the UK), or a date and time (UK time unless it names its offset)."""
     if isinstance(value, str) and value.upper().startswith("P"):
         parsed = TimerEventDefinition.parse_iso_duration(value)
         return created + TimerEventDefinition.get_timedelta_from_start(parsed, created)
-    return TimerEventDefinition.get_datetime(str(value))
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if isinstance(value, timedelta):
+        return created + value
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UK)).astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), UK).astimezone(UTC)
+    raise TypeError(type(value).__name__)
 
 
 class CaseRef(NamedTuple):

@@ -47,6 +47,16 @@ def test_working_days_keep_the_uk_clock_time_across_the_change_from_summer_time(
     assert add_working_days(datetime(2026, 10, 5, 23, 30, tzinfo=UTC), -1) == datetime(2026, 10, 4, 23, 30, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("due_in", "due_at"), [
+    ("2027-07-01", datetime(2027, 7, 1, 22, 59, 59, tzinfo=UTC)),  # the end of that day in the UK (BST)
+    ("2027-07-01T09:00", datetime(2027, 7, 1, 8, 0, tzinfo=UTC)),  # 09:00 on UK clocks
+    ("2027-07-01T09:00+00:00", datetime(2027, 7, 1, 9, 0, tzinfo=UTC)),  # an offset given is kept
+])
+def test_a_due_date_given_as_text_is_read_on_uk_clocks(people, deploy, due_in, due_at):
+    deploy("screening", files=screening(due_in=due_in))
+    assert aware(open_decision(people, "Riley Madeup").due_at) == due_at
+
+
 # Alerts
 
 
@@ -292,7 +302,7 @@ def test_an_email_claimed_by_a_worker_that_died_is_sent_once_its_claim_goes_stal
         assert notifications._claim(first) is not None  # a worker claims it, then dies before sending
     controller.start()
     assert sweep_at(FRIDAY + timedelta(minutes=2)).done["email"] == 1, "a fresh claim is left to its worker"
-    stale = FRIDAY + timedelta(minutes=1, seconds=app.config["JOB_VISIBILITY_SECONDS"] + 1)
+    stale = FRIDAY + timedelta(minutes=1, seconds=notifications.claim_seconds() + 1)
     assert sweep_at(stale).done["email"] == 1
     assert sweep_at(stale + timedelta(minutes=1)).done["email"] == 0
     assert sorted(to for tos, _ in mailbox.received for to in tos) == ["hub2@example.org", "hub@example.org"]
@@ -306,3 +316,42 @@ def test_a_step_left_with_someone_who_has_left_alerts_the_role_instead(people, d
     db.session.commit()
     sweep_at(SATURDAY)
     assert raised("overdue") == {"hub2": 1, "manager": 1}
+
+
+
+def test_a_slow_worker_whose_claim_was_taken_over_cannot_undo_the_send(app, people, decision_step, smtp):
+    mailbox, controller = smtp
+    sweep_at(FRIDAY)  # relay down: both notices pending
+    first = db.session.scalar(select(Notification.id).order_by(Notification.id))
+    with time_machine.travel(FRIDAY + timedelta(minutes=1), tick=False):
+        slow = notifications._claim(first)  # worker A claims, then hangs on the relay
+    controller.start()
+    sweep_at(FRIDAY + timedelta(minutes=1, seconds=notifications.claim_seconds() + 1))  # worker B takes over
+    with time_machine.travel(FRIDAY + timedelta(minutes=10), tick=False):
+        notifications._record(first, slow, "pending")  # A finally fails and reports it
+    db.session.expire_all()
+    assert db.session.get(Notification, first).email_status == "sent", "B's send stands; it is not sent again"
+    assert sweep_at(FRIDAY + timedelta(minutes=11)).done["email"] == 0
+    assert len(mailbox.received) == 2
+
+
+class SenderRefusingMailbox(Mailbox):
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        return "550 5.7.1 Sender not allowed"
+
+
+def test_a_relay_refusing_our_sender_is_a_set_up_fault_so_the_email_waits_and_retries(
+        app, monkeypatch, people, decision_step):
+    port = free_port()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    relay = Controller(SenderRefusingMailbox(), hostname="127.0.0.1", port=port)
+    relay.start()
+    try:
+        report = sweep_at(FRIDAY)
+    finally:
+        relay.stop()
+    assert {error for job, _, error in report.failed if job == "email"} == {"SMTPSenderRefused"}
+    assert set(db.session.scalars(select(Notification.email_status))) == {"pending"}, \
+        "fixing SMTP_FROM must not find every alert already given up"
+    assert audited("email.failed") == 0
