@@ -177,15 +177,28 @@ def test_a_step_opened_inside_its_reminder_window_gets_no_reminder_but_does_go_o
 
 
 @pytest.fixture
-def smtp(app, monkeypatch):
-    port = free_port()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+def relay(app, monkeypatch):
+    """`relay(handler, **options)`: a real SMTP server on a free loopback port, not yet started, that the
+    app sends to; stopped after the test if it was running."""
+    built: list[Controller] = []
+
+    def build(handler: Mailbox, **options) -> Controller:
+        port = free_port()
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", port)
+        built.append(Controller(handler, hostname="127.0.0.1", port=port, **options))
+        return built[-1]
+
+    yield build
+    for controller in built:
+        if controller._thread is not None:  # a test may leave it down, or stop it itself
+            controller.stop()
+
+
+@pytest.fixture
+def smtp(relay):
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    yield mailbox, controller
-    if controller._thread is not None:
-        controller.stop()
+    return mailbox, relay(mailbox)
 
 
 def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child(people, decision_step, smtp):
@@ -236,19 +249,11 @@ class RefusingMailbox(Mailbox):
         return "250 OK"
 
 
-def test_an_address_the_relay_refuses_for_good_is_marked_failed_and_not_tried_again(
-        app, monkeypatch, people, decision_step):
-    port = free_port()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+def test_an_address_the_relay_refuses_for_good_is_marked_failed_and_not_tried_again(people, decision_step, relay):
     mailbox = RefusingMailbox()
-    relay = Controller(mailbox, hostname="127.0.0.1", port=port)
-    relay.start()
-    try:
-        report = sweep_at(FRIDAY)
-        again = sweep_at(FRIDAY + timedelta(hours=1))
-    finally:
-        relay.stop()
+    relay(mailbox).start()
+    report = sweep_at(FRIDAY)
+    again = sweep_at(FRIDAY + timedelta(hours=1))
     assert report.failed == [] and report.done["email"] == 1 and again.done["email"] == 0
     statuses = dict(db.session.execute(
         select(identity.User.username, Notification.email_status)
@@ -259,7 +264,7 @@ def test_an_address_the_relay_refuses_for_good_is_marked_failed_and_not_tried_ag
 
 
 @pytest.fixture
-def tls_relay(app, monkeypatch, tmp_path):
+def tls_relay(app, monkeypatch, tmp_path, relay):
     """A relay that offers STARTTLS with a certificate of its own, trusted only if a test says so."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed, so no test certificate can be made")
@@ -269,14 +274,10 @@ def tls_relay(app, monkeypatch, tmp_path):
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    port = free_port()
-    for name, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": True}.items():
-        monkeypatch.setitem(app.config, name, value)
+    monkeypatch.setitem(app.config, "SMTP_STARTTLS", True)
     mailbox = Mailbox()
-    relay = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
-    relay.start()
-    yield mailbox, cert
-    relay.stop()
+    relay(mailbox, tls_context=context, require_starttls=True).start()
+    return mailbox, cert
 
 
 def test_starttls_refuses_a_relay_whose_certificate_is_not_trusted(people, decision_step, tls_relay):
@@ -318,7 +319,6 @@ def test_a_step_left_with_someone_who_has_left_alerts_the_role_instead(people, d
     assert raised("overdue") == {"hub2": 1, "manager": 1}
 
 
-
 def test_a_slow_worker_whose_claim_was_taken_over_cannot_undo_the_send(app, people, decision_step, smtp):
     mailbox, controller = smtp
     sweep_at(FRIDAY)  # relay down: both notices pending
@@ -341,16 +341,9 @@ class SenderRefusingMailbox(Mailbox):
 
 
 def test_a_relay_refusing_our_sender_is_a_set_up_fault_so_the_email_waits_and_retries(
-        app, monkeypatch, people, decision_step):
-    port = free_port()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    relay = Controller(SenderRefusingMailbox(), hostname="127.0.0.1", port=port)
-    relay.start()
-    try:
-        report = sweep_at(FRIDAY)
-    finally:
-        relay.stop()
+        people, decision_step, relay):
+    relay(SenderRefusingMailbox()).start()
+    report = sweep_at(FRIDAY)
     assert {error for job, _, error in report.failed if job == "email"} == {"SMTPSenderRefused"}
     assert set(db.session.scalars(select(Notification.email_status))) == {"pending"}, \
         "fixing SMTP_FROM must not find every alert already given up"
