@@ -9,7 +9,7 @@ from .clock import now
 from .db import db
 from .errors import Forbidden, NotFound, WorkflowFailed
 from .identity import Actor
-from .models import Case, Incident, ProcessInstance
+from .models import Case, Incident
 from .transaction import atomic
 
 
@@ -21,8 +21,7 @@ def record(instance_id: int, failure: WorkflowFailed) -> Incident:
     instance row is locked first: a lock on an incident that does not exist yet would let two failing
     jobs open one each.
     """
-    instance = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                 .with_for_update(of=ProcessInstance))
+    instance = runtime.lock_instance(instance_id)
     incident = db.session.scalar(select(Incident).where(Incident.instance_id == instance_id,
                                                         Incident.status == "open"))
     at = now()
@@ -85,7 +84,7 @@ def _audit_retry(actor: Actor, incident: Incident) -> None:
 
 
 def retry(actor: Actor, incident_id: int) -> Incident:
-    """Run the instance's due work again (after a fix to the pathway or its data).
+    """Run the instance's due work again, once its cause has been dealt with.
 
     Resolved if it now runs; if it fails again the incident stays open with one more attempt counted,
     and the caller is told the error. Each part commits on its own, so a failure keeps the count.

@@ -41,7 +41,7 @@ def _engine(step: Callable[[], Any]) -> Any:
         raise WorkflowFailed(element, f"{detail} (line {line})" if line else detail) from None
 
 
-def _lock(instance_id: int) -> ProcessInstance | None:
+def lock_instance(instance_id: int) -> ProcessInstance | None:
     """Load an instance holding its row lock (PostgreSQL) so changes to one instance queue up."""
     return db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.id == instance_id)
@@ -236,7 +236,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     ).all()
     moved = []
     for instance_id in running:
-        instance = _lock(instance_id)
+        instance = lock_instance(instance_id)
         if instance.status != "running":
             continue  # ended while we waited for its lock
         workflow = _load(instance)
@@ -274,7 +274,7 @@ def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, 
 @atomic
 def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     """Stop an instance: its open tasks are cancelled and its timers removed."""
-    instance = visible_instance(actor, _lock(instance_id), instance_id)
+    instance = visible_instance(actor, lock_instance(instance_id), instance_id)
     if not actor.is_manager:
         raise Forbidden("Only a manager, chair or administrator can cancel a pathway.")
     if instance.status != "running":
