@@ -75,32 +75,30 @@ def redis_reachable(url: str) -> bool:
         return False
 
 
+def redis_client(url: str) -> Redis:
+    """A client for a short check; use it in `with`, which closes it."""
+    return Redis.from_url(url, socket_connect_timeout=2)
+
+
 def clean_queue(url: str) -> None:
     """Remove every message, unacknowledged delivery and dedupe claim the workers left in this Redis
     database, so the next test starts from an empty queue."""
-    client = Redis.from_url(url, socket_connect_timeout=2)
-    keys = [*client.scan_iter("celery*"), *client.scan_iter("unacked*"), *client.scan_iter("_kombu.binding*"),
-            *client.scan_iter("mace:queued:*")]
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with redis_client(url) as client:
+        keys = [*client.scan_iter("celery*"), *client.scan_iter("unacked*"), *client.scan_iter("_kombu.binding*"),
+                *client.scan_iter("mace:queued:*")]
+        if keys:
+            client.delete(*keys)
 
 
 def unacked_count(url: str) -> int:
     """Deliveries taken by a worker and not yet acknowledged (kept by kombu until the job is done)."""
-    client = Redis.from_url(url, socket_connect_timeout=2)
-    try:
+    with redis_client(url) as client:
         return int(client.hlen("unacked"))
-    finally:
-        client.close()
 
 
 def queued_count(url: str) -> int:
-    client = Redis.from_url(url, socket_connect_timeout=2)
-    try:
+    with redis_client(url) as client:
         return int(client.llen("celery"))
-    finally:
-        client.close()
 
 
 @dataclass

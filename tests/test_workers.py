@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
-from redis import Redis
 from sqlalchemy import func, select
 
 from processes import bundle_files, cases, identity, runtime
@@ -47,6 +46,7 @@ from tests.services import (
     clean_queue,
     free_port,
     queued_count,
+    redis_client,
     redis_reachable,
     smtp_server,
     unacked_count,
@@ -417,9 +417,8 @@ def test_the_messages_a_sweep_sends_hold_a_job_name_and_an_id_and_nothing_else(
                            text=True, timeout=60, check=False)
     assert swept.returncode == 0, swept.stderr[-2000:]
 
-    client = Redis.from_url(redis_url)
-    raw = client.lrange("celery", 0, -1)
-    client.close()
+    with redis_client(redis_url) as client:
+        raw = client.lrange("celery", 0, -1)
     assert len(raw) == 1, "one job for the one instance with a due timer"
     message = json.loads(raw[0])
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
