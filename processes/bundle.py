@@ -18,6 +18,7 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
 DUE_PROPERTY = "due_in"
 CONTINUE_PROPERTY = "continue_as_new"
+UI_SUFFIX = ".uischema.json"
 ESCALATE_PROPERTY = "escalate"  # "true": once overdue long enough, the MACE chairs are told
 
 
@@ -52,6 +53,7 @@ class ParsedBundle:
     specs: dict[str, BpmnProcessSpec]
     subprocess_specs: dict[str, dict[str, BpmnProcessSpec]]
     forms: dict[str, dict[str, Any]]
+    ui_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     entry_process_id: str | None = None
     message_starts: dict[str, str] = field(default_factory=dict)
 
@@ -70,8 +72,18 @@ def is_dmn(name: str) -> bool:
     return name.endswith(".dmn")
 
 
+def is_ui_schema(name: str) -> bool:
+    """UI hints for a form (field order, widgets, help text), in react-jsonschema-form's uiSchema format."""
+    return name.endswith(UI_SUFFIX)
+
+
 def is_form(name: str) -> bool:
-    return name.endswith(".json")
+    return name.endswith(".json") and not is_ui_schema(name)
+
+
+def ui_schema_name(form: str) -> str:
+    """`screening.schema.json` keeps its UI hints in `screening.uischema.json`, as SpiffArena names them."""
+    return form.removesuffix(".json").removesuffix(".schema") + UI_SUFFIX
 
 
 def start_message_names(spec: BpmnProcessSpec) -> list[str]:
@@ -99,7 +111,8 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
     specs = {pid: parser.get_spec(pid) for pid in executable}
     subprocess_specs = {pid: parser.get_subprocess_specs(pid) for pid in executable}
     forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
-    bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms)
+    ui_schemas = {name: json.loads(text) for name, text in files.items() if is_ui_schema(name)}
+    bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms, ui_schemas=ui_schemas)
     called = set().union(*(called_process_ids(s) for s in bundle.all_specs())) if specs else set()
     top_level = [pid for pid in executable if pid not in called]
     plain = [pid for pid in top_level if not start_message_names(specs[pid])]

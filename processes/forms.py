@@ -16,6 +16,13 @@ def schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any
     return bundles.for_definition(definition).forms.get(form or "", {"type": "object"})
 
 
+def ui_schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any]:
+    """The form's UI hints (`ui:order`, `ui:widget`, `ui:help`, ...), or {} when it has none."""
+    if not form:
+        return {}
+    return bundles.for_definition(definition).ui_schemas.get(bundles.ui_schema_name(form), {})
+
+
 _validators: dict[tuple[str, str], Any] = {}
 
 

@@ -19,10 +19,11 @@ from .transaction import atomic
 
 @dataclass
 class TaskView:
-    """A task together with its form's JSON Schema; reads through to the task's own fields."""
+    """A task together with its form's JSON Schema and UI hints; reads through to the task's own fields."""
 
     task: HumanTask
     form_schema: dict[str, Any]
+    ui_schema: dict[str, Any]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.task, name)
@@ -60,11 +61,11 @@ def _open_task(actor: Actor, task_id: int) -> HumanTask:
 
 @atomic
 def get_task(actor: Actor, task_id: int) -> TaskView:
-    """A task with its form's JSON Schema; the read is audited."""
+    """A task with its form's JSON Schema and UI hints; the read is audited."""
     task = _visible_task(actor, task_id)
     definition = db.session.get(ProcessInstance, task.instance_id).definition
     audit.record(actor, "task.view", case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id)
-    return TaskView(task, forms.schema_for(definition, task.form))
+    return TaskView(task, forms.schema_for(definition, task.form), forms.ui_schema_for(definition, task.form))
 
 
 def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: int | None, action: str) -> None:

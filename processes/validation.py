@@ -75,6 +75,8 @@ def _check_files(files: dict[str, str]) -> Iterator[Problem]:
                 yield Problem(name, None, f"The file {exc}.")
             except etree.XMLSyntaxError as exc:
                 yield Problem(name, None, f"The XML does not parse: {exc.msg} (line {exc.lineno}).")
+        elif bundles.is_ui_schema(name):
+            yield from _check_ui_schema(name, text, files)
         elif bundles.is_form(name):
             yield from _check_form(name, text)
         else:
@@ -95,6 +97,30 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
+
+
+def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Problem]:
+    """UI hints must be an object beside their form, naming only fields the form has."""
+    try:
+        hints = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Problem(name, None, f"The UI hints are not valid JSON: {exc.msg} (line {exc.lineno}).")
+        return
+    form = next((f for f in files if bundles.is_form(f) and bundles.ui_schema_name(f) == name), None)
+    if not isinstance(hints, dict):
+        yield Problem(name, None, "The UI hints must be a JSON object.")
+    elif form is None:
+        stem = name.removesuffix(bundles.UI_SUFFIX)
+        yield Problem(name, None, f"No form for these UI hints: add {stem}.schema.json.")
+    else:
+        try:
+            fields = set(json.loads(files[form]).get("properties", {}))
+        except (json.JSONDecodeError, AttributeError):
+            return  # the form's own check reports it
+        named = [k for k in hints if not k.startswith("ui:")] + list(hints.get("ui:order", []))
+        for field in dict.fromkeys(named):
+            if field not in fields and field != "*":
+                yield Problem(name, None, f"The UI hints name the field '{field}', which {form} does not have.")
 
 
 def _check_diagram(name: str, text: str) -> Iterator[Problem]:
@@ -151,6 +177,11 @@ def _check_user_task(file, element, task_spec, props, parsed: ParsedBundle) -> I
         yield Problem(file, element, f"The user task has no form: set the property {bundles.FORM_PROPERTY}.")
     elif form not in parsed.forms:
         yield Problem(file, element, f"The form file '{form}' is not in the bundle.")
+    ui = props.get(bundles.UI_PROPERTY)
+    if ui and ui not in parsed.ui_schemas:
+        yield Problem(file, element, f"The UI hints file '{ui}' is not in the bundle.")
+    elif ui and form and ui != bundles.ui_schema_name(form):
+        yield Problem(file, element, f"The UI hints of '{form}' must be named '{bundles.ui_schema_name(form)}'.")
     if props.get(bundles.DUE_PROPERTY):
         yield from _compiles(file, element, props[bundles.DUE_PROPERTY], "due_in expression", compile_expression)
     escalate = props.get(bundles.ESCALATE_PROPERTY)

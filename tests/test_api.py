@@ -287,6 +287,8 @@ def test_the_referrers_inbox_lists_the_screening_task_with_its_form(client, peop
     assert detail.status_code == 200
     schema_file = BUNDLES / "screening" / "screening.schema.json"
     assert detail.get_json()["form_schema"] == json.loads(schema_file.read_text(encoding="utf-8"))
+    ui_file = BUNDLES / "screening" / "screening.uischema.json"
+    assert detail.get_json()["ui_schema"] == json.loads(ui_file.read_text(encoding="utf-8"))
     assert detail.get_json()["name"] == "Complete CE screening tool"
     assert inbox(client, people["hub"])["total"] == 0
 

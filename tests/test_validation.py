@@ -162,3 +162,23 @@ def test_only_process_owners_deploy(make_actor):
     owner = make_actor("process_owner")
     definition, _ = repository.deploy(owner, "screening", bundle("screening"))
     assert definition.deployed_by_id == owner.id
+
+
+def test_ui_hints_that_name_a_field_the_form_lacks():
+    files = {**bundle("screening"), "screening.uischema.json": json.dumps({"ui:order": ["concern", "colour"]})}
+    assert problems_for(files) == [("screening.uischema.json", None, "The UI hints name the field 'colour', "
+                                    "which screening.schema.json does not have.")]
+
+
+def test_ui_hints_without_their_form():
+    files = {**bundle("screening"), "orphan.uischema.json": json.dumps({"ui:order": []})}
+    [(file, _, message)] = problems_for(files)
+    assert file == "orphan.uischema.json" and "add orphan.schema.json" in message
+
+
+def test_ui_hints_property_naming_a_missing_file():
+    files = screening_with('<spiffworkflow:property name="formJsonSchemaFilename" value="ric.schema.json" />',
+                           '<spiffworkflow:property name="formJsonSchemaFilename" value="ric.schema.json" />'
+                           '<spiffworkflow:property name="formUiSchemaFilename" value="ric.uischema.json" />')
+    assert problems_for(files) == [("screening.bpmn", "ric_discussion",
+                                    "The UI hints file 'ric.uischema.json' is not in the bundle.")]

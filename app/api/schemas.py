@@ -85,6 +85,7 @@ class TaskOut(Schema):
 
 class TaskDetailOut(TaskOut):
     form_schema = fields.Dict()
+    ui_schema = fields.Dict()
 
 
 class InboxQuery(Schema):
