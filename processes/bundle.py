@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from . import timescales as timescale_config
+from .scripting import SCRIPT_ENGINE, make_script_engine
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
@@ -56,6 +60,9 @@ class ParsedBundle:
     ui_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     entry_process_id: str | None = None
     message_starts: dict[str, str] = field(default_factory=dict)
+    timescales: timescale_config.Timescales | None = None
+    # Bound to this version's timescales, so due dates and bookings follow the version an instance runs.
+    script_engine: PythonScriptEngine = SCRIPT_ENGINE
 
     def all_specs(self) -> list[BpmnProcessSpec]:
         seen: dict[str, BpmnProcessSpec] = dict(self.specs)
@@ -77,8 +84,12 @@ def is_ui_schema(name: str) -> bool:
     return name.endswith(UI_SUFFIX)
 
 
+def is_timescales(name: str) -> bool:
+    return name == timescale_config.FILE_NAME
+
+
 def is_form(name: str) -> bool:
-    return name.endswith(".json") and not is_ui_schema(name)
+    return name.endswith(".json") and not is_ui_schema(name) and not is_timescales(name)
 
 
 def ui_schema_name(form: str) -> str:
@@ -106,13 +117,16 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
         if is_bpmn(name):
             parser.add_bpmn_xml(parse_xml(files[name]), filename=name)
         elif is_dmn(name):
-            parser.add_dmn_xml(parse_xml(files[name]), filename=name)
+            parser.add_dmn_xml(parse_xml(files[name]).getroot(), filename=name)
     executable = [pid for pid, pp in parser.process_parsers.items() if pp.process_executable]
     specs = {pid: parser.get_spec(pid) for pid in executable}
     subprocess_specs = {pid: parser.get_subprocess_specs(pid) for pid in executable}
     forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
     ui_schemas = {name: json.loads(text) for name, text in files.items() if is_ui_schema(name)}
     bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms, ui_schemas=ui_schemas)
+    if timescale_config.FILE_NAME in files:
+        bundle.timescales = timescale_config.Timescales(json.loads(files[timescale_config.FILE_NAME]))
+        bundle.script_engine = make_script_engine(bundle.timescales.script_functions())
     called = set().union(*(called_process_ids(s) for s in bundle.all_specs())) if specs else set()
     top_level = [pid for pid in executable if pid not in called]
     plain = [pid for pid in top_level if not start_message_names(specs[pid])]

@@ -24,6 +24,7 @@ from .models import Case, HumanTask, ProcessDefinition, ProcessInstance
 from .transaction import atomic
 from .workflow_sync import Before, CaseRef
 
+CASE_AREA = "case_area"
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
 _SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
 
@@ -103,6 +104,8 @@ def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor:
     if process_id not in parsed.specs:
         raise NotFound(f"Definition {definition.key} v{definition.version} has no process '{process_id}'.")
     workflow = serialization.new_workflow(parsed, process_id)
+    # Diagrams read the case's area (to book its MACE 1 meeting, say); it is set here so no caller can change it.
+    data = {**data, CASE_AREA: case.area_code}
     workflow.data.update(data)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)

@@ -100,8 +100,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return True
 
 
-def make_script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+def make_script_engine(functions: dict[str, Any] | None = None) -> PythonScriptEngine:
+    """A restricted engine; `functions` are what a bundle offers its scripts (its timescales, say)."""
+    return PythonScriptEngine(environment=RestrictedEnvironment(functions))
 
 
 SCRIPT_ENGINE = make_script_engine()

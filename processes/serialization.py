@@ -10,7 +10,6 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from .bundle import ParsedBundle
-from .scripting import SCRIPT_ENGINE
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -29,7 +28,8 @@ _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 
 
 def new_workflow(parsed: ParsedBundle, process_id: str) -> BpmnWorkflow:
-    return BpmnWorkflow(parsed.specs[process_id], parsed.subprocess_specs[process_id], script_engine=SCRIPT_ENGINE)
+    return BpmnWorkflow(parsed.specs[process_id], parsed.subprocess_specs[process_id],
+                        script_engine=parsed.script_engine)
 
 
 def dump(workflow: BpmnWorkflow) -> str:
@@ -44,5 +44,5 @@ def load(state: str, parsed: ParsedBundle, process_id: str) -> BpmnWorkflow:
     dct["spec"] = parsed.specs[process_id]
     dct["subprocess_specs"] = parsed.subprocess_specs[process_id]
     workflow = _serializer.from_dict(dct)
-    workflow.script_engine = SCRIPT_ENGINE
+    workflow.script_engine = parsed.script_engine
     return workflow

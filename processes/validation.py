@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from jsonschema import SchemaError
@@ -22,6 +23,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from . import bundle as bundles
+from . import timescales as timescale_config
 from .bundle import ParsedBundle, UnsafeXml
 from .errors import Problem
 from .roles import role_for_lane
@@ -57,7 +59,35 @@ def validate(files: dict[str, str], key: str) -> tuple[list[Problem], ParsedBund
                                 f"Cannot tell which process starts a case: give it the id '{key}'."))
     for spec in parsed.all_specs():
         problems.extend(_check_spec(spec, parsed))
+    problems.extend(_check_timescale_names(files, parsed))
     return problems, (None if problems else parsed)
+
+
+_TIMESCALE_CALL = re.compile(r"""\b(due_after|due_before|book_mace1)\(\s*(?:["']([a-z0-9_]+)["'])?""")
+
+
+def _check_timescale_names(files: dict[str, str], parsed: ParsedBundle) -> Iterator[Problem]:
+    """A diagram that counts a timescale the bundle does not define would fail only when a case got there."""
+    defined = set(parsed.timescales.config["timescales"]) if parsed.timescales else set()
+    for name, text in sorted(files.items()):
+        if not bundles.is_bpmn(name):
+            continue
+        for element in bundles.parse_xml(text).getroot().iter():
+            sources = [element.text or "", element.get("value") or ""]
+            for function, timescale in (m.groups() for src in sources for m in _TIMESCALE_CALL.finditer(src)):
+                if parsed.timescales is None:
+                    yield Problem(name, _owner_id(element), f"{function} needs {timescale_config.FILE_NAME} in "
+                                                            "the bundle.")
+                elif function != "book_mace1" and timescale not in defined:
+                    yield Problem(name, _owner_id(element), f"No timescale '{timescale}' in "
+                                                            f"{timescale_config.FILE_NAME}.")
+
+
+def _owner_id(element) -> str | None:
+    """The id of the BPMN element an expression belongs to (its nearest ancestor with an id)."""
+    while element is not None and not element.get("id"):
+        element = element.getparent()
+    return element.get("id") if element is not None else None
 
 
 def _plain(exc: Exception) -> str:
@@ -75,6 +105,8 @@ def _check_files(files: dict[str, str]) -> Iterator[Problem]:
                 yield Problem(name, None, f"The file {exc}.")
             except etree.XMLSyntaxError as exc:
                 yield Problem(name, None, f"The XML does not parse: {exc.msg} (line {exc.lineno}).")
+        elif bundles.is_timescales(name):
+            yield from _check_timescales(name, text)
         elif bundles.is_ui_schema(name):
             yield from _check_ui_schema(name, text, files)
         elif bundles.is_form(name):
@@ -97,6 +129,16 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
+
+
+def _check_timescales(name: str, text: str) -> Iterator[Problem]:
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Problem(name, None, f"The timescales are not valid JSON: {exc.msg} (line {exc.lineno}).")
+        return
+    for problem in timescale_config.problems(config):
+        yield Problem(name, None, f"The timescales break their rules at {problem}")
 
 
 def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Problem]:
