@@ -7,11 +7,11 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db lint bench bench-timers clean
+.PHONY: run test setup browser db lint bench bench-timers clean
 
 NODE_STAMP := node_modules/.installed
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) browser
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -24,6 +24,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
 	else echo "npm not found: install Node.js 18 or newer for the diagram checks"; fi
+
+# Browser tests drive Debian's chromium (nothing here can download a browser of its own); without it they skip.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	elif [ ! -x /usr/bin/chromium ]; then echo "chromium not found: install Debian's chromium for the browser tests"; fi
 
 db: setup
 	$(FLASK) db upgrade

@@ -1,0 +1,130 @@
+"""Timescales and the MACE 1 calendar from timescales.json: counting, meeting days, plan deadlines, bad config."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+
+from processes import bundle_files, cases, repository, runtime
+from processes.clock import aware
+from processes.demo import PATHWAY_FOLDERS, ROOT
+from processes.errors import BundleInvalid
+from processes.timescales import FILE_NAME, Timescales
+from processes.working_days import UK
+from tests.helpers import open_task
+
+CONFIG = json.loads((ROOT / "bpmn" / FILE_NAME).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def scales() -> Timescales:
+    return Timescales(copy.deepcopy(CONFIG))
+
+
+def test_working_days_skip_weekends_and_bank_holidays_on_uk_clocks(scales):
+    # 10:00 on the Thursday before Easter 2027 -> 10:00 BST on the Tuesday after Easter Monday.
+    start = datetime(2027, 3, 25, 10, tzinfo=UK)
+    assert scales.after("hub_decision", start) == datetime(2027, 3, 30, 10, tzinfo=UK)
+    # 5 working days before Thursday 1 April: Easter Monday, the weekend and Good Friday do not count.
+    assert scales.before("circulate_plan", datetime(2027, 4, 1, 10, tzinfo=UK)) == datetime(2027, 3, 23, 10,
+                                                                                               tzinfo=UK)
+
+
+def test_hours_are_elapsed_time_and_months_are_calendar_months(scales):
+    returned = datetime(2027, 3, 27, 23, 0, tzinfo=UTC)  # the clocks go forward on the 28th
+    assert scales.after("return_home_interview", returned) == datetime(2027, 3, 30, 23, 0, tzinfo=UTC)
+    assert scales.after("review_after_mace1", "2027-11-30T10:00:00+00:00") == \
+        datetime(2028, 2, 29, 10, tzinfo=UTC), "end of month clamps, leap year"
+
+
+def test_an_unknown_timescale_names_itself(scales):
+    with pytest.raises(KeyError, match=r"no timescale 'hub_decison' in timescales\.json"):
+        scales.after("hub_decison")
+
+
+def test_monthly_meetings_on_the_second_tuesday_and_weekly_on_tuesdays(scales):
+    north = [m.starts_at for m in scales.meetings("north", date(2027, 1, 1), 3)]
+    assert north == [datetime(2027, m, d, 10, tzinfo=UK) for m, d in ((1, 12), (2, 9), (3, 9))]
+    south = [m.starts_at.astimezone(UK).date() for m in scales.meetings("south", date(2027, 1, 1), 3)]
+    assert south == [date(2027, 1, 5), date(2027, 1, 12), date(2027, 1, 19)]
+
+
+def test_a_meeting_on_a_bank_holiday_moves_to_the_next_working_day(scales):
+    # 28 December 2027 is the substitute bank holiday for Christmas Day, a Saturday.
+    days = [m.starts_at.astimezone(UK).date() for m in scales.meetings("south", date(2027, 12, 20), 2)]
+    assert days == [date(2027, 12, 21), date(2027, 12, 29)]
+
+
+def test_the_plan_deadline_is_28_days_before_extended_by_holiday_periods(scales):
+    assert scales.plan_deadline(date(2027, 3, 9)) == date(2027, 2, 9)
+    # 20 Dec to 4 Jan does not count: the window grows by those 16 days.
+    assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 11, 29)
+    scales.config["mace1"]["holiday_periods"] = []
+    assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 12, 15)
+
+
+def test_booking_takes_the_first_meeting_whose_plan_deadline_is_ahead(scales):
+    # On 10 February the 9 March meeting's plan deadline (9 February) has gone: the case goes to April's.
+    with time_machine.travel(datetime(2027, 2, 10, 9, tzinfo=UTC), tick=False):
+        meeting = scales.book("north")
+    assert meeting.as_data() == {"date": "2027-04-13T09:00:00+00:00", "plan_deadline": "2027-03-16"}
+
+
+def test_a_review_is_booked_into_the_meeting_nearest_its_due_date(scales):
+    with time_machine.travel(datetime(2027, 2, 10, 9, tzinfo=UTC), tick=False):
+        assert scales.book("north", "2027-05-09").starts_at.astimezone(UK).date() == date(2027, 5, 11)
+        assert scales.book("north", "2027-08-11").starts_at.astimezone(UK).date() == date(2027, 8, 10)
+        assert scales.book("south", "2027-05-09").starts_at.astimezone(UK).date() == date(2027, 5, 11)
+
+
+def pathway_with(edit) -> dict[str, str]:
+    files = bundle_files.read_folder(*PATHWAY_FOLDERS)
+    config = json.loads(files[FILE_NAME])
+    edit(config)
+    files[FILE_NAME] = json.dumps(config)
+    return files
+
+
+def deploy_problems(files) -> list[tuple[str, str | None, str]]:
+    with pytest.raises(BundleInvalid) as raised:
+        repository.deploy(None, "mace", files)
+    assert repository.count() == 0
+    return [(p.file, p.element_id, p.message) for p in raised.value.problems]
+
+
+def test_bad_timescales_are_refused_at_deploy_naming_where(app):
+    files = pathway_with(lambda c: c["timescales"]["hub_decision"].update(unit="fortnights"))
+    [(file, element, message)] = deploy_problems(files)
+    assert (file, element) == (FILE_NAME, None)
+    assert message.startswith("The timescales break their rules at timescales/hub_decision/unit: 'fortnights'")
+
+
+def test_a_monthly_meeting_needs_its_week_of_the_month(app):
+    files = pathway_with(lambda c: c["mace1"]["meetings"]["default"].pop("week_of_month"))
+    [(_, _, message)] = deploy_problems(files)
+    assert "mace1/meetings/default: 'week_of_month' is a required property" in message
+
+
+def test_a_diagram_counting_a_timescale_the_file_lacks_is_refused_naming_the_step(app):
+    files = pathway_with(lambda c: c["timescales"].pop("ric_meeting"))
+    assert deploy_problems(files) == [
+        ("ric_meeting.bpmn", "ric_plan", "No timescale 'ric_meeting' in timescales.json.")]
+
+
+def test_changing_a_timescale_needs_no_python_only_a_redeploy(app, make_actor):
+    first, _ = repository.deploy(None, "mace", bundle_files.read_folder(*PATHWAY_FOLDERS))
+    second, created = repository.deploy(None, "mace", pathway_with(
+        lambda c: c["timescales"]["hub_decision"].update(amount=2)))
+    assert created and second.version == first.version + 1
+    referrer = make_actor("referrer")
+    with time_machine.travel(datetime(2027, 1, 4, 9, tzinfo=UTC), tick=False):
+        case = cases.create(referrer, "north", "Robin Fictional")
+        runtime.start(referrer, case.id, "mace")
+        runtime.complete_task(referrer, open_task(case.id, "screen").id, {
+            "referrer_agency": "health", "exploitation_types": ["online"], "indicators": ["online_contact"],
+            "concern": "Messages from an unknown adult", "child_aware": False, "parents_aware": True})
+    assert aware(open_task(case.id, "hub_decision").due_at) == datetime(2027, 1, 6, 9, tzinfo=UTC)
