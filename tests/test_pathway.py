@@ -111,6 +111,7 @@ def test_low_risk_closes_to_universal_services_with_advice(child):
     walk(child, ["screen", "hub_decision"])
     child.complete("ric_record", risk_level="Low")
     assert child.open_steps() == ["universal_services"]
+    assert aware(child.step("universal_services").due_at) == uk(2027, 1, 11, 9, 0), "5 working days"
     child.complete("universal_services")
     assert child.state() == "completed"
 
@@ -193,8 +194,8 @@ def test_the_outcome_opens_at_the_meeting_even_without_every_agency_view(child):
 def test_after_the_meeting_core_members_disseminate_and_the_worker_updates_the_parents(child):
     to_first_meeting(child)
     assert child.open_steps() == ["disseminate", "update_parents"]
-    update = child.step("update_parents")
-    assert aware(update.due_at) == uk(2027, 2, 16, 10, 1), "5 working days"
+    for step in ("update_parents", "disseminate"):
+        assert aware(child.step(step).due_at) == uk(2027, 2, 16, 10, 1), f"{step}: 5 working days"
     child.complete("disseminate")
     assert child.open_steps() == ["update_parents"], "the review waits until both are done"
     child.complete("update_parents")
@@ -283,13 +284,17 @@ def test_a_review_loops_back_to_mace1_three_times_each_cycle_a_fresh_instance(ch
 def test_escalation_of_a_plan_not_succeeding_goes_to_the_agencies_then_onwards_then_back_to_mace1(child):
     to_first_meeting(child, "escalate", plan_delivery="not_delivered")
     walk(child, ["disseminate", "update_parents"])
-    assert child.step("agree_escalation").escalates
+    agree = child.step("agree_escalation")
+    assert agree.escalates and aware(agree.due_at) == uk(2027, 2, 11, 10, 1), "2 working days"
     child.complete("agree_escalation", respond_by="2027-02-26")
     response = child.step("agency_response")
     assert (response.role, aware(response.due_at)) == ("core_member", uk(2027, 2, 26, 23, 59, 59))
+    child.clock.move_to(uk(2027, 2, 25, 16, 0))
     child.complete("agency_response")
+    assert aware(child.step("check_response").due_at) == uk(2027, 3, 1, 16, 0), "2 working days, not the weekend"
     child.complete("check_response", escalation_resolved=False)
-    assert child.step("escalate_onwards").role == "mace_chair"
+    onwards = child.step("escalate_onwards")
+    assert (onwards.role, aware(onwards.due_at), onwards.escalates) == ("mace_chair", uk(2027, 3, 1, 16, 0), True)
     child.complete("escalate_onwards")
     assert [i.status for i in child.instances()] == ["completed", "running"]
     assert child.open_steps() == ["share_plan"], "booked onto the next MACE 1"
@@ -323,6 +328,8 @@ def test_a_repeat_missing_episode_prompts_an_early_risk_review(child, people):
                             {"returned_at": MONDAY.isoformat()})
     child.complete("return_interview", repeat_episode=True)
     assert child.open_steps() == ["early_risk_review", "screen"]
+    review = child.step("early_risk_review")
+    assert (review.role, aware(review.due_at)) == ("allocated_worker", uk(2027, 1, 11, 9, 0))
 
 
 # Closing the loop
