@@ -46,6 +46,13 @@ def first_alert_at(due_at: datetime | None, opened_at: datetime, escalates: bool
     return _next(_schedule(aware(due_at), opened_at, opened_at, escalates), set()) if due_at else None
 
 
+def next_alert_at(due_at: datetime | None, opened_at: datetime, at: datetime, escalates: bool,
+                  alerts_raised: str | None) -> datetime | None:
+    """When an open step whose due time has just changed needs its next alert; kinds already raised stay raised."""
+    raised = set(filter(None, (alerts_raised or "").split(",")))
+    return _next(_schedule(aware(due_at), opened_at, at, escalates), raised) if due_at else None
+
+
 def _holders(role: str, area: str) -> list[int]:
     return list(db.session.scalars(
         select(User.id).join(UserRole, UserRole.user_id == User.id).join(UserArea, UserArea.user_id == User.id)

@@ -1,7 +1,10 @@
 """The SQLAlchemy handle shared by the service layer, the Flask app and the workers."""
 
+from typing import Any
+
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Insert, MetaData, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations stable across SQLite and PostgreSQL.
@@ -19,3 +22,9 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def insert_once(table: Table, row: dict[str, Any], keys: list[str]) -> Insert:
+    """INSERT that does nothing when a row with the same `keys` exists (PostgreSQL and SQLite alike)."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(**row).on_conflict_do_nothing(index_elements=keys)

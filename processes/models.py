@@ -235,3 +235,83 @@ class AuditEvent(db.Model):
 @event.listens_for(AuditEvent, "before_delete")
 def _audit_is_append_only(_mapper, _connection, target: AuditEvent) -> None:
     raise PermissionError(f"Audit event {target.id} cannot be changed or deleted.")
+
+
+class Meeting(db.Model):
+    """A MACE 1 meeting of an area, generated ahead from the cadence in the pathway's timescales."""
+
+    __tablename__ = "mace1_meetings"
+    __table_args__ = (UniqueConstraint("area_code", "starts_at", name="uq_mace1_meetings_area_starts"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    starts_at: Mapped[datetime] = mapped_column(Timestamp)
+    plan_deadline: Mapped[date] = mapped_column(Date)
+    minutes_per_case: Mapped[int | None] = mapped_column(Integer)
+
+
+class Booking(db.Model):
+    """A case booked onto a MACE 1 meeting, projected from the pathway whenever its booking changes.
+
+    The agenda of a meeting is its bookings: read from this table, never from workflow state.
+    """
+
+    __tablename__ = "mace1_bookings"
+    __table_args__ = (
+        UniqueConstraint("case_id", "meeting_at", name="uq_mace1_bookings_case_meeting"),
+        Index("ix_mace1_bookings_agenda", "area_code", "meeting_at", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    area_code: Mapped[str] = mapped_column(String(40))
+    meeting_at: Mapped[datetime] = mapped_column(Timestamp)
+    plan_deadline: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))  # new (a RIC plan) or review
+    status: Mapped[str] = mapped_column(String(10))  # booked, or moved to a later meeting
+    booked_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class BookingMove(db.Model):
+    """Business support moved a case to a later meeting; the reason is kept with who and when."""
+
+    __tablename__ = "mace1_booking_moves"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("mace1_bookings.id"), index=True)
+    to_meeting_at: Mapped[datetime] = mapped_column(Timestamp)
+    reason: Mapped[str] = mapped_column(String(500))
+    moved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    moved_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Attendance(db.Model):
+    """One agency's line in a meeting's attendance register: there, sent a briefed deputy, or not represented."""
+
+    __tablename__ = "mace1_attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "agency", name="uq_mace1_attendance_meeting_agency"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("mace1_meetings.id"))
+    agency: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))  # present, deputy, absent
+    attendee: Mapped[str | None] = mapped_column(String(200))
+    deputy_named_by: Mapped[str | None] = mapped_column(String(200))
+    deputy_briefed: Mapped[bool | None] = mapped_column()
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class CaseFact(db.Model):
+    """An answer a form marks for oversight reports (`x-report`), kept when its step completes.
+
+    Quarterly trends and recurring persons and locations of concern are counted here, never by reading
+    workflow state.
+    """
+
+    __tablename__ = "case_facts"
+    __table_args__ = (Index("ix_case_facts_kind_at", "kind", "recorded_at"),
+                      Index("ix_case_facts_case", "case_id", "kind"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    area_code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. exploitation_type, risk_level, location_of_concern
+    value: Mapped[str] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, select
 
-from . import audit, forms, repository, serialization, workflow_sync, write_queue
+from . import audit, facts, forms, repository, serialization, workflow_sync, write_queue
 from . import bundle as bundles
 from .access import can_see_task, visible_case, visible_instance
 from .clock import aware, now
@@ -139,7 +140,8 @@ def _check_data_keys(data: dict[str, Any], field: str) -> None:
         raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
 
 
-def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+def _task_for_change(actor: Actor, task_id: int, also_by: frozenset[str] = frozenset()
+                     ) -> tuple[HumanTask, ProcessInstance]:
     """The task and its instance, read in one statement that locks both rows.
 
     Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
@@ -154,7 +156,9 @@ def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInst
         .with_for_update(of=(ProcessInstance, HumanTask))
         .execution_options(populate_existing=True)
     ).first()
-    if row is None or not can_see_task(actor, row.HumanTask):
+    allowed = row is not None and (can_see_task(actor, row.HumanTask)
+                                   or (bool(actor.roles & also_by) and row.HumanTask.area_code in actor.areas))
+    if not allowed:
         raise NotFound(f"No task {task_id}.")
     task, instance = row
     if instance.status != "running":
@@ -164,15 +168,20 @@ def _task_for_change(actor: Actor, task_id: int) -> tuple[HumanTask, ProcessInst
                        f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
     if task.assignee_id not in (None, actor.id):
         raise Conflict(f"Task {task_id} is assigned to someone else; ask a manager to reassign it.")
-    if task.role not in actor.roles and task.assignee_id != actor.id:
+    if task.role not in actor.roles and task.assignee_id != actor.id and not (actor.roles & also_by):
         raise Forbidden(f"Task {task_id} is for the role {task.role}.")
     return task, instance
 
 
 @atomic
-def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask:
-    """Validate the form data, complete the user task and run the workflow on to its next wait."""
-    task, instance = _task_for_change(actor, task_id)
+def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: frozenset[str] = frozenset()
+                  ) -> HumanTask:
+    """Validate the form data, complete the user task and run the workflow on to its next wait.
+
+    `also_by` names roles that may complete it besides its own: business support recording a MACE 1
+    outcome in the meeting, say.
+    """
+    task, instance = _task_for_change(actor, task_id, also_by)
     forms.validate(instance.definition, task.form, data)
     _check_data_keys(data, "data")
     workflow = _load(instance)
@@ -186,6 +195,7 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
     write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
                            assignee_id=task.assignee_id or actor.id)
+    facts.record(instance.definition, task, data, at)
     _save(instance, workflow, CaseRef(task.case_id, task.area_code), actor, at, before, completed=task.spiff_task_id)
     audit.record(actor, "task.complete", case_id=task.case_id, instance_id=instance.id, human_task_id=task.id,
                  detail=task.element_id)
@@ -272,6 +282,35 @@ def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, 
         raise Conflict(f"Nothing in case {case.id} is waiting for '{name}' and no process of "
                        f"'{key}' starts with it.")
     return _start(definition, process_id, case, actor, {}, at, message=event)
+
+
+@atomic
+def set_variables(actor: Actor | None, instance_id: int, variables: dict[str, Any], detail: str) -> ProcessInstance:
+    """Change a running instance's data (as Camunda's setVariables does), then re-evaluate what depends on it.
+
+    Every open step and waiting timer sees the new values; timers that wait for a date, and the due
+    times of open steps, are worked out again from them. Used to move a case to another MACE 1 meeting.
+    """
+    _check_data_keys(variables, "variables")
+    instance = lock_instance(instance_id)
+    if instance is None:
+        raise NotFound(f"No process instance {instance_id}.")
+    if instance.status != "running":
+        raise Conflict(f"Instance {instance_id} is already {instance.status}.")
+    workflow = _load(instance)
+    before = Before.of(workflow)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        task.data.update(variables)
+    for task in workflow_sync.waiting_timers(workflow).values():
+        if isinstance(task.task_spec.event_definition, TimeDateEventDefinition):
+            task.internal_data.pop("event_value", None)  # Spiff keeps the date it first worked out
+    at = now()
+    _engine(lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
+    case = CaseRef(instance.case_id, db.session.get(Case, instance.case_id).area_code)
+    _save(instance, workflow, case, actor, at, before)
+    _engine(lambda: workflow_sync.refresh_due(instance, workflow, at))
+    audit.record(actor, "instance.variables", case_id=instance.case_id, instance_id=instance.id, detail=detail)
+    return instance
 
 
 @atomic

@@ -58,6 +58,16 @@ SCHEMA: dict[str, Any] = {
                         "additionalProperties": False,
                     },
                 },
+                "core_agencies": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "name"],
+                        "properties": {"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                                       "name": {"type": "string", "minLength": 1}},
+                        "additionalProperties": False,
+                    },
+                },
                 "meetings": {
                     "type": "object",
                     "required": ["default"],
@@ -161,6 +171,14 @@ class Timescales:
     def _cadence(self, area: str) -> dict[str, Any]:
         meetings = self.config["mace1"]["meetings"]
         return meetings.get("by_area", {}).get(area, meetings["default"])
+
+    def core_agencies(self) -> dict[str, str]:
+        """The agencies whose core members make up MACE 1, code to name, for its attendance register."""
+        return {a["code"]: a["name"] for a in self.config["mace1"].get("core_agencies", [])}
+
+    def next_meeting(self, area: str, after: date) -> Meeting:
+        """The area's first meeting on a day after `after`: where business support moves a case."""
+        return self._meeting(area, next(self.meeting_days(area, after + timedelta(days=1))))
 
     def minutes_per_case(self, area: str) -> int | None:
         return self._cadence(area).get("minutes_per_case")

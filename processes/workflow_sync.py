@@ -22,13 +22,14 @@ from sqlalchemy import Row, delete, insert, select, update
 from . import alerts, write_queue
 from . import bundle as bundles
 from .clock import UTC, aware
-from .db import db
+from .db import db, insert_once
 from .errors import WorkflowFailed
-from .models import HumanTask, ProcessInstance, Timer
+from .models import Booking, HumanTask, Meeting, ProcessInstance, Timer
 from .roles import role_for_lane
 from .working_days import UK
 
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
+BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
 _INSERT_TASK, _INSERT_TIMER = insert(_TASKS).inline(), insert(_TIMERS).inline()
 
 
@@ -125,10 +126,21 @@ class Before:
 
     ready: frozenset[str] = frozenset()
     timers: frozenset[str] = frozenset()
+    booking: tuple[str, str] | None = None
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Before:
-        return cls(frozenset(ready_user_tasks(workflow)), frozenset(waiting_timers(workflow)))
+        return cls(frozenset(ready_user_tasks(workflow)), frozenset(waiting_timers(workflow)), booking_of(workflow))
+
+
+def booking_of(workflow: BpmnWorkflow) -> tuple[str, str] | None:
+    """(meeting start, plan deadline) of the MACE 1 meeting the case is booked into, from its open steps' data."""
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        value = task.data.get(BOOKING_VARIABLE)
+        if isinstance(value, dict) and isinstance(value.get("date"), str) and isinstance(value.get("plan_deadline"),
+                                                                                         str):
+            return value["date"], value["plan_deadline"]
+    return None
 
 
 def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -> None:
@@ -162,6 +174,45 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
         _sync_timers(instance, waiting, timer_rows(instance.id) if timers is None else timers)
+    booking = booking_of(workflow)
+    if booking is not None and booking != before.booking:
+        _record_booking(instance, case, booking, at)
+
+
+def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str, str], at: datetime) -> None:
+    """A new booking becomes a row of its meeting's agenda, and the meeting a row of its own if it had none.
+
+    A case booked before is on the agenda for review; a new cycle carrying the same booking adds nothing.
+    """
+    meeting_at = datetime.fromisoformat(booking[0]).astimezone(UTC)
+    plan_deadline = date.fromisoformat(booking[1])
+    timescales = bundles.for_definition(instance.definition).timescales
+    minutes = timescales.minutes_per_case(case.area_code) if timescales else None
+    write_queue.queue(insert_once(Meeting.__table__, {
+        "area_code": case.area_code, "starts_at": meeting_at, "plan_deadline": plan_deadline,
+        "minutes_per_case": minutes}, ["area_code", "starts_at"]))
+    seen_before = db.session.scalar(select(Booking.id).where(Booking.case_id == case.id).limit(1)) is not None
+    write_queue.queue(insert_once(Booking.__table__, {
+        "case_id": case.id, "instance_id": instance.id, "area_code": case.area_code, "meeting_at": meeting_at,
+        "plan_deadline": plan_deadline, "kind": "review" if seen_before else "new", "status": "booked",
+        "booked_at": at}, ["case_id", "meeting_at"]))
+
+
+def refresh_due(instance: ProcessInstance, workflow: BpmnWorkflow, at: datetime) -> None:
+    """Work out the due time of each open step again, after the data its `due_in` reads has changed."""
+    ready = ready_user_tasks(workflow)
+    rows = db.session.execute(
+        select(_TASKS.c.id, _TASKS.c.spiff_task_id, _TASKS.c.created_at, _TASKS.c.due_at, _TASKS.c.escalates,
+               _TASKS.c.alerts_raised).where(_TASKS.c.instance_id == instance.id, _TASKS.c.status == "open"))
+    for row in rows:
+        task = ready.get(row.spiff_task_id)
+        if task is None:
+            continue
+        due = _due_at(task, aware(row.created_at))
+        if due != aware(row.due_at):
+            write_queue.queue(update(_TASKS).where(_TASKS.c.id == row.id).values(
+                due_at=due, next_alert_at=alerts.next_alert_at(due, aware(row.created_at), at, row.escalates,
+                                                               row.alerts_raised)))
 
 
 def timer_rows(instance_id: int) -> list[Row]:

@@ -1,0 +1,166 @@
+"""MACE 1 meetings on the real pathway: generated ahead, agendas built from bookings, moves, attendance, outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from processes import meetings
+from processes.clock import aware
+from processes.db import db
+from processes.errors import Conflict, Forbidden, InvalidInput, NotFound
+from processes.models import AuditEvent, CaseFact, Meeting, Timer
+from processes.roles import ROLES
+from processes.working_days import UK
+from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway
+from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+
+
+@pytest.fixture
+def people(make_actor):
+    people = {role: make_actor(role, areas=("north", "south")) for role in ROLES}
+    people["south_support"] = make_actor("business_support", areas=("south",))
+    return people
+
+
+@pytest.fixture
+def child(people):
+    deploy_pathway()
+    with child_on_pathway(people, MONDAY) as on_pathway:
+        walk(on_pathway, TO_MACE1)
+        yield on_pathway
+
+
+def meeting_at(starts_at: datetime, area: str = "north") -> Meeting:
+    return db.session.scalar(select(Meeting).where(Meeting.area_code == area, Meeting.starts_at == starts_at))
+
+
+def test_meetings_are_generated_ahead_at_each_areas_cadence_once(people):
+    deploy_pathway()
+    with time_machine.travel(MONDAY, tick=False):
+        created = meetings.generate_ahead(weeks=8)
+        assert meetings.generate_ahead(weeks=8) == 0, "generating again adds nothing"
+        listed = meetings.upcoming(people["business_support"], weeks=8)
+    north = [s.meeting.starts_at for s in listed if s.meeting.area_code == "north"]
+    south = [s.meeting.starts_at for s in listed if s.meeting.area_code == "south"]
+    assert [aware(t) for t in north] == [uk(2027, 1, 12, 10, 0), uk(2027, 2, 9, 10, 0)]
+    assert len(south) == 8 and all(aware(t).astimezone(UK).weekday() == 1 for t in south)
+    assert created == len(listed)
+
+
+def test_the_agenda_builds_itself_from_the_cases_booked(child, people):
+    meeting = meeting_at(FIRST_MEETING)
+    assert meeting is not None and meeting.plan_deadline.isoformat() == "2027-01-12"
+    [item] = meetings.agenda(people["business_support"], meeting.id).items
+    assert (item.booking.case_id, item.booking.kind, item.child_name) == (child.case.id, "new", "Casey Fictional")
+    assert (item.plan_ready, item.outcome_task_id, item.minutes, aware(item.starts_at)) == \
+        (False, None, 15, FIRST_MEETING)
+    child.complete("share_plan")
+    [item] = meetings.agenda(people["business_support"], meeting.id).items
+    assert item.plan_ready, "ready by the plan deadline"
+    viewed = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "meeting.view")).all()
+    assert len(viewed) == 2
+
+
+def test_a_late_plan_is_not_ready_and_items_follow_each_other_by_their_time_limit(people):
+    deploy_pathway()
+    with child_on_pathway(people, MONDAY) as first, child_on_pathway(people, MONDAY) as second:
+        walk(first, TO_MACE1)
+        walk(second, TO_MACE1)
+        second.clock.move_to(uk(2027, 1, 13, 9, 0))
+        second.complete("share_plan")
+    items = meetings.agenda(people["mace_chair"], meeting_at(FIRST_MEETING).id).items
+    assert [(i.booking.case_id, i.plan_ready) for i in items] == [(first.case.id, False), (second.case.id, False)]
+    assert [aware(i.starts_at) for i in items] == [FIRST_MEETING, FIRST_MEETING + timedelta(minutes=15)]
+
+
+def test_review_cases_are_on_their_review_meetings_agenda(child, people):
+    walk(child, ["share_plan", "circulate_plan", "agency_update"])
+    child.travel(FIRST_MEETING + timedelta(minutes=1))
+    child.complete("mace1_outcome")
+    walk(child, ["disseminate", "update_parents"])
+    [item] = meetings.agenda(people["business_support"], meeting_at(uk(2027, 5, 11, 10, 0)).id).items
+    assert (item.booking.case_id, item.booking.kind) == (child.case.id, "review")
+
+
+def test_business_support_moves_a_case_to_the_next_meeting_with_a_reason_and_its_dates_follow(child, people):
+    child.complete("share_plan")
+    [item] = meetings.agenda(people["business_support"], meeting_at(FIRST_MEETING).id).items
+    meetings.move_to_next(people["business_support"], item.booking.id, "Police update not ready")
+    old = meetings.agenda(people["business_support"], meeting_at(FIRST_MEETING).id)
+    assert old.items == [] and [(m.reason, aware(m.to_meeting_at)) for _, m in old.moved_out] == \
+        [("Police update not ready", uk(2027, 3, 9, 10, 0))]
+    [moved] = meetings.agenda(people["business_support"], meeting_at(uk(2027, 3, 9, 10, 0)).id).items
+    assert (moved.booking.case_id, moved.booking.kind) == (child.case.id, "new")
+    circulate = child.step("circulate_plan")
+    assert aware(circulate.due_at) == uk(2027, 3, 2, 10, 0), "5 working days before the new meeting"
+    child.complete("circulate_plan")
+    [timer] = db.session.scalars(select(Timer)).all()
+    assert aware(timer.fire_at) == uk(2027, 3, 9, 10, 0), "the meeting timer moved too"
+    child.travel(FIRST_MEETING + timedelta(hours=1))
+    assert child.open_steps() == ["agency_update"], "nothing happens at the old meeting"
+
+
+def test_moving_needs_a_reason_the_right_role_and_area_and_a_meeting_not_yet_started(child, people):
+    [item] = meetings.agenda(people["business_support"], meeting_at(FIRST_MEETING).id).items
+    with pytest.raises(InvalidInput) as raised:
+        meetings.move_to_next(people["business_support"], item.booking.id, "  ")
+    assert list(raised.value.errors) == ["reason"]
+    with pytest.raises(Forbidden):
+        meetings.move_to_next(people["allocated_worker"], item.booking.id, "x")
+    with pytest.raises(NotFound):
+        meetings.move_to_next(people["south_support"], item.booking.id, "x")
+    child.clock.move_to(FIRST_MEETING + timedelta(minutes=5))
+    with pytest.raises(Conflict, match="meeting has started"):
+        meetings.move_to_next(people["business_support"], item.booking.id, "late")
+
+
+def test_the_attendance_register_keeps_deputies_and_shows_agencies_not_represented(child, people):
+    meeting = meeting_at(FIRST_MEETING)
+    with pytest.raises(InvalidInput) as raised:
+        meetings.record_attendance(people["business_support"], meeting.id, [
+            {"agency": "police", "status": "deputy", "attendee": "PC Deputy"},
+            {"agency": "fire_service", "status": "present", "attendee": "A Person"}])
+    assert set(raised.value.errors) == {"entries.0.deputy_named_by", "entries.0.deputy_briefed", "entries.1.agency"}
+    register = meetings.record_attendance(people["business_support"], meeting.id, [
+        {"agency": "police", "status": "deputy", "attendee": "PC Deputy", "deputy_named_by": "Inspector Member",
+         "deputy_briefed": True},
+        {"agency": "health", "status": "present", "attendee": "Nurse Member"},
+        {"agency": "camhs", "status": "absent"}])
+    entries = {e.agency: (e.status, e.deputy_named_by, e.deputy_briefed) for e in register.entries}
+    assert entries == {"police": ("deputy", "Inspector Member", True), "health": ("present", None, None),
+                       "camhs": ("absent", None, None)}
+    assert "camhs" in register.not_represented and "police" not in register.not_represented
+    assert len(register.not_represented) == len(register.agencies) - 2
+
+
+def test_recording_the_outcome_at_the_meeting_moves_the_childs_pathway_on(child, people):
+    walk(child, ["share_plan", "circulate_plan"])
+    meeting = meeting_at(FIRST_MEETING)
+    [item] = meetings.agenda(people["business_support"], meeting.id).items
+    with pytest.raises(Conflict, match="opens when the meeting starts"):
+        meetings.record_outcome(people["business_support"], meeting.id, item.booking.id, ANSWERS["mace1_outcome"])
+    child.travel(FIRST_MEETING + timedelta(minutes=1))
+    task = meetings.record_outcome(people["business_support"], meeting.id, item.booking.id,
+                                   {**ANSWERS["mace1_outcome"], "mace1_outcome": "close"})
+    assert (task.element_id, task.completed_by_id) == ("mace1_outcome", people["business_support"].id)
+    assert child.open_steps() == ["disseminate", "update_parents"]
+    with pytest.raises(Conflict, match="already recorded"):
+        meetings.record_outcome(people["business_support"], meeting.id, item.booking.id, ANSWERS["mace1_outcome"])
+    [line] = meetings.outcome_summary(people["mace_chair"], meeting.id)
+    assert line.facts["mace1_outcome"] == ["close"] and line.facts["risk_level"] == ["High"]
+
+
+def test_the_invitation_is_an_ics_event_without_any_child(child, people):
+    body = meetings.ics(people["business_support"], meeting_at(FIRST_MEETING).id).decode()
+    assert "BEGIN:VEVENT" in body and "DTSTART:20270209T100000Z" in body and "SUMMARY:MACE 1: North" in body
+    assert "Casey" not in body
+
+
+def test_reported_answers_become_case_facts(child):
+    facts = {(f.kind, f.value) for f in db.session.scalars(select(CaseFact).where(CaseFact.case_id == child.case.id))}
+    assert facts == {("exploitation_type", "criminal"), ("person_of_concern", "Older youth known as 'K'"),
+                     ("location_of_concern", "Underpass by the retail park"), ("risk_level", "High")}
