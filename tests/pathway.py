@@ -121,10 +121,15 @@ class Child:
         return [i for i in self.instances() if i.process_id == KEY][-1].status
 
 
+def start_child(people: dict[str, Actor], clock: time_machine.Coordinates, area: str = "north") -> Child:
+    """A new referral for a fictional child, now; children sharing one clock move through time together."""
+    case = cases.create(people["referrer"], area, "Casey Fictional")
+    runtime.start(people["referrer"], case.id, KEY)
+    return Child(case, people, clock)
+
+
 @contextmanager
 def child_on_pathway(people: dict[str, Actor], start: datetime, area: str = "north") -> Iterator[Child]:
     """A new referral for a fictional child, started at `start` with the clock held there."""
     with time_machine.travel(start, tick=False) as clock:
-        case = cases.create(people["referrer"], area, "Casey Fictional")
-        runtime.start(people["referrer"], case.id, KEY)
-        yield Child(case, people, clock)
+        yield start_child(people, clock, area)

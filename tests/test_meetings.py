@@ -15,7 +15,7 @@ from processes.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.models import AuditEvent, CaseFact, Meeting, Timer
 from processes.roles import ROLES
 from processes.working_days import UK
-from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway
+from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway, start_child
 from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
 
 
@@ -67,7 +67,8 @@ def test_the_agenda_builds_itself_from_the_cases_booked(child, people):
 
 def test_a_late_plan_is_not_ready_and_items_follow_each_other_by_their_time_limit(people):
     deploy_pathway()
-    with child_on_pathway(people, MONDAY) as first, child_on_pathway(people, MONDAY) as second:
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        first, second = start_child(people, clock), start_child(people, clock)
         walk(first, TO_MACE1)
         walk(second, TO_MACE1)
         second.clock.move_to(uk(2027, 1, 13, 9, 0))
