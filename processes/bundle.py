@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from . import timescales as timescale_config
@@ -63,12 +65,35 @@ class ParsedBundle:
     timescales: timescale_config.Timescales | None = None
     # Bound to this version's timescales, so due dates and bookings follow the version an instance runs.
     script_engine: PythonScriptEngine = SCRIPT_ENGINE
+    # Variables the diagrams set for themselves (in scripts and as decision outputs): no caller may supply
+    # them, or a start could skip the front door by naming where its cycle begins.
+    computed: frozenset[str] = frozenset()
+
+    def _computed_names(self) -> frozenset[str]:
+        names: set[str] = set()
+        for spec in self.all_specs():
+            for task_spec in spec.task_specs.values():
+                for source in (getattr(task_spec, "script", None), getattr(task_spec, "prescript", None),
+                               getattr(task_spec, "postscript", None)):
+                    if source:
+                        names |= _assigned(source)
+                if isinstance(task_spec, BusinessRuleTaskMixin):
+                    names |= {o.name for o in task_spec.dmnEngine.decision_table.outputs}
+        return frozenset(names)
 
     def all_specs(self) -> list[BpmnProcessSpec]:
         seen: dict[str, BpmnProcessSpec] = dict(self.specs)
         for subs in self.subprocess_specs.values():
             seen.update(subs)
         return list(seen.values())
+
+
+def _assigned(script: str) -> set[str]:
+    try:
+        tree = ast.parse(script)
+    except SyntaxError:
+        return set()  # validation reports the script as not compiling
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
 
 
 def is_bpmn(name: str) -> bool:
@@ -124,6 +149,7 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
     forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
     ui_schemas = {name: json.loads(text) for name, text in files.items() if is_ui_schema(name)}
     bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms, ui_schemas=ui_schemas)
+    bundle.computed = bundle._computed_names()
     if timescale_config.FILE_NAME in files:
         bundle.timescales = timescale_config.Timescales(json.loads(files[timescale_config.FILE_NAME]))
         bundle.script_engine = make_script_engine(bundle.timescales.script_functions())

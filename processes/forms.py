@@ -35,6 +35,29 @@ def _validator(definition: ProcessDefinition, form: str):
     return _validators[key]
 
 
+def message_schema_name(message: str) -> str:
+    """A message's payload, when the bundle describes it, is checked against `<message>.message.schema.json`."""
+    return f"{message}.message.schema.json"
+
+
+def validate_message(definition: ProcessDefinition, message: str, payload: Any) -> None:
+    """Raise InvalidInput naming each payload field that is wrong (as `payload.<field>`)."""
+    form = message_schema_name(message)
+    if form not in bundles.for_definition(definition).forms:
+        return
+    try:
+        validate(definition, form, payload)
+    except InvalidInput as invalid:
+        raise InvalidInput(f"The '{message}' message was not delivered: {invalid.message}",
+                           {f"payload.{field}" if field != "data" else "payload": errors
+                            for field, errors in invalid.errors.items()}) from None
+
+
+def fields(definition: ProcessDefinition, form: str | None) -> list[str]:
+    """The names of a form's fields."""
+    return list(schema_for(definition, form).get("properties", {}))
+
+
 def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None:
     """Raise InvalidInput naming every field that is wrong; return quietly when the data is good."""
     if not isinstance(data, dict):

@@ -19,12 +19,11 @@ from .identity import Actor
 from .models import Area, Attendance, Booking, BookingMove, Case, CaseFact, HumanTask, Meeting, ProcessInstance
 from .timescales import Timescales
 from .transaction import atomic
-from .workflow_sync import BOOKING_VARIABLE
+from .workflow_sync import BOOKING_VARIABLE, OUTCOME_STEP
 from .working_days import UK
 
 OVERSIGHT_ROLES = frozenset({"team_manager", "mace_chair", "business_support", "admin"})
 RUNS_MEETINGS = frozenset({"mace_chair", "business_support", "admin"})
-OUTCOME_STEP = "mace1_outcome"
 PLAN_STEP = "share_plan"
 ATTENDANCE = ("present", "deputy", "absent")
 
@@ -133,20 +132,25 @@ def _build(meeting: Meeting) -> Agenda:
         select(HumanTask.id, HumanTask.case_id, HumanTask.element_id, HumanTask.status, HumanTask.completed_at,
                HumanTask.created_at)
         .where(HumanTask.case_id.in_(case_ids), HumanTask.element_id.in_((PLAN_STEP, OUTCOME_STEP)),
-               HumanTask.created_at >= min((b.booked_at for b, _ in bookings), default=now()) - timedelta(seconds=1))
-    ).all() if case_ids else []
-    start, items = aware(meeting.starts_at), []
+               HumanTask.status != "cancelled")).all() if case_ids else []
+    opens = aware(meeting.starts_at)
+    slot, items = opens, []
     for booking, child_name in bookings:
         if booking.status != "booked":
             continue
-        mine = [s for s in steps if s.case_id == booking.case_id and aware(s.created_at) >= aware(booking.booked_at)]
+        mine = [s for s in steps if s.case_id == booking.case_id]
+        # This meeting's outcome step opens when it starts; a plan counts if shared since the case was last
+        # discussed at MACE 1, and by this meeting's plan deadline.
+        outcomes = [s for s in mine if s.element_id == OUTCOME_STEP and aware(s.created_at) >= opens]
+        last_discussed = max((aware(s.completed_at) for s in mine if s.element_id == OUTCOME_STEP
+                              and s.completed_at is not None and aware(s.completed_at) < opens), default=None)
         plan_ready = any(s.element_id == PLAN_STEP and s.status == "completed"
+                         and (last_discussed is None or aware(s.created_at) > last_discussed)
                          and aware(s.completed_at) <= _deadline_end(booking.plan_deadline) for s in mine)
-        outcomes = [s for s in mine if s.element_id == OUTCOME_STEP]
         open_outcome = next((s.id for s in outcomes if s.status == "open"), None)
-        items.append(AgendaItem(booking, child_name, start, meeting.minutes_per_case, plan_ready, open_outcome,
+        items.append(AgendaItem(booking, child_name, slot, meeting.minutes_per_case, plan_ready, open_outcome,
                                 any(s.status == "completed" for s in outcomes)))
-        start += timedelta(minutes=meeting.minutes_per_case or 0)
+        slot += timedelta(minutes=meeting.minutes_per_case or 0)
     moved = list(db.session.execute(
         select(Booking, BookingMove).join(BookingMove, BookingMove.booking_id == Booking.id)
         .where(Booking.area_code == meeting.area_code, Booking.meeting_at == meeting.starts_at)))
@@ -184,15 +188,10 @@ def move_to_next(actor: Actor, booking_id: int, reason: str) -> Booking:
     target = timescales.next_meeting(booking.area_code, aware(booking.meeting_at).astimezone(UK).date())
     instance = _running_main(booking.case_id)
     at = now()
-    # The new booking keeps the old one's kind: the same case, a later meeting. Queued before the runtime's
-    # own projection of the move, which then finds it there.
-    db.session.execute(insert_once(Booking.__table__, {
-        "case_id": booking.case_id, "instance_id": instance.id, "area_code": booking.area_code,
-        "meeting_at": target.starts_at, "plan_deadline": target.plan_deadline, "kind": booking.kind,
-        "status": "booked", "booked_at": at}, ["case_id", "meeting_at"]))
-    booking.status = "moved"
+    booking.status = "moved"  # the pathway's projection of the move then books the new meeting, of the same kind
     db.session.add(BookingMove(booking_id=booking.id, to_meeting_at=target.starts_at, reason=reason,
                                moved_by_id=actor.id, moved_at=at))
+    db.session.flush()
     runtime.set_variables(actor, instance.id, {BOOKING_VARIABLE: target.as_data()},
                           detail=f"MACE 1 moved to {target.starts_at.astimezone(UK):%d %b %Y}")
     audit.record(actor, "booking.move", case_id=booking.case_id, instance_id=instance.id,

@@ -272,14 +272,14 @@ class Booking(db.Model):
 
 
 class BookingMove(db.Model):
-    """Business support moved a case to a later meeting; the reason is kept with who and when."""
+    """A case moved to a later meeting, by business support or because its plan was late; the reason is kept."""
 
     __tablename__ = "mace1_booking_moves"
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(ForeignKey("mace1_bookings.id"), index=True)
     to_meeting_at: Mapped[datetime] = mapped_column(Timestamp)
     reason: Mapped[str] = mapped_column(String(500))
-    moved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    moved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the pathway re-booked it
     moved_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

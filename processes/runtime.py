@@ -27,7 +27,8 @@ from .workflow_sync import Before, CaseRef
 
 CASE_AREA = "case_area"
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
-_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
+_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
+                "UnknownTimescale"}
 
 
 def _engine(step: Callable[[], Any]) -> Any:
@@ -130,7 +131,15 @@ def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = No
     case = visible_case(actor, case_id)
     _check_data_keys(data or {}, "data")
     definition = repository.require_latest(key)
+    _refuse_computed(definition, data or {}, "data")
     return _start(definition, definition.entry_process_id, CaseRef(case.id, case.area_code), actor, data or {}, now())
+
+
+def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field: str) -> None:
+    """Data a caller supplies may not set what the pathway works out itself (where a cycle starts, a booking)."""
+    owned = sorted(set(data) & (bundles.for_definition(definition).computed | {CASE_AREA}))
+    if owned:
+        raise InvalidInput("Nothing was started.", {field: [f"Set by the pathway itself: {', '.join(owned)}."]})
 
 
 def _check_data_keys(data: dict[str, Any], field: str) -> None:
@@ -191,6 +200,10 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: fro
         # Another user's completion committed between our read and our lock.
         raise Conflict(f"Task {task_id} was already completed by someone else; your answers were not saved.")
     at = now()
+    # The form's answers are what was submitted now: an optional answer left out this time must not keep
+    # the one given in an earlier cycle of the case.
+    for name in forms.fields(instance.definition, task.form):
+        spiff_task.data.pop(name, None)
     spiff_task.data.update(data)
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
     write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
@@ -241,6 +254,8 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     found = visible_case(actor, case_id)
     _check_data_keys(payload or {}, "payload")
     case = CaseRef(found.id, found.area_code)
+    key = key or _case_pathway_key(case, name)
+    forms.validate_message(repository.require_latest(key), name, payload or {})
     at = now()
     event = BpmnEvent(MessageEventDefinition(name), payload or {})
     running = db.session.scalars(
@@ -267,15 +282,16 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     return moved
 
 
-def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, key: str | None,
+def _case_pathway_key(case: CaseRef, message: str) -> str:
+    latest = db.session.scalar(
+        select(ProcessInstance).where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id.desc()))
+    if latest is None:
+        raise Conflict(f"Case {case.id} has no pathway yet, so nothing can receive '{message}'.")
+    return latest.definition.key
+
+
+def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, key: str,
                       at: datetime) -> ProcessInstance:
-    if key is None:
-        latest = db.session.scalar(
-            select(ProcessInstance).where(ProcessInstance.case_id == case.id).order_by(ProcessInstance.id.desc())
-        )
-        if latest is None:
-            raise Conflict(f"Case {case.id} has no pathway yet, so nothing can receive '{name}'.")
-        key = latest.definition.key
     definition = repository.require_latest(key)
     process_id = bundles.for_definition(definition).message_starts.get(name)
     if process_id is None:

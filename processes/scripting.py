@@ -84,7 +84,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         # Guards go last so that no data key can replace them.
         namespace = {**(external_context or {}), **context, **self.globals}
-        return eval(compile_expression(expression), namespace)  # noqa: S307 - restricted bytecode
+        value = eval(compile_expression(expression), namespace)  # noqa: S307 - restricted bytecode
+        # Timers want ISO text, and so does task data: a date or time an expression gives is handed on as text,
+        # so `due_after("x")` serves a timer as well as a due time.
+        return value.isoformat() if isinstance(value, date) else value
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
         injected = {**(external_context or {}), **self.globals}

@@ -36,7 +36,7 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["amount", "unit"],
                 "properties": {
-                    "amount": {"type": "integer", "minimum": 0},
+                    "amount": {"type": "integer", "minimum": 0, "maximum": 1000},
                     "unit": {"enum": list(UNITS)},
                     "about": {"type": "string"},
                 },
@@ -47,14 +47,15 @@ SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["plan_ready_days_before", "meetings"],
             "properties": {
-                "plan_ready_days_before": {"type": "integer", "minimum": 0},
+                "plan_ready_days_before": {"type": "integer", "minimum": 0, "maximum": 120},
                 "holiday_periods": {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["name", "from", "to"],
+                        "required": ["name", "from", "to", "extend_by_days"],
                         "properties": {"name": {"type": "string"}, "from": {"type": "string", "pattern": _MONTH_DAY},
-                                       "to": {"type": "string", "pattern": _MONTH_DAY}},
+                                       "to": {"type": "string", "pattern": _MONTH_DAY},
+                                       "extend_by_days": {"type": "integer", "minimum": 0, "maximum": 60}},
                         "additionalProperties": False,
                     },
                 },
@@ -102,12 +103,24 @@ SCHEMA: dict[str, Any] = {
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
+class UnknownTimescale(LookupError):
+    """A diagram counted a timescale its version's timescales.json does not define."""
+
+
 def problems(config: Any) -> list[str]:
-    """Each way the configuration breaks the schema, as 'where: what' sentences."""
+    """Each way the configuration breaks its rules, as 'where: what' sentences."""
     found = []
     for error in sorted(_VALIDATOR.iter_errors(config), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         found.append(f"{where}: {error.message}")
+    if not found:
+        for n, period in enumerate(config["mace1"].get("holiday_periods", [])):
+            for end in ("from", "to"):
+                month, day = map(int, period[end].split("-"))
+                try:
+                    date(2024, month, day)  # a leap year, so 02-29 is a day
+                except ValueError:
+                    found.append(f"mace1/holiday_periods/{n}/{end}: {period[end]!r} is not a day of the year")
     return found
 
 
@@ -130,8 +143,10 @@ class Meeting:
     plan_deadline: date
 
     def as_data(self) -> dict[str, str]:
-        """JSON-safe, for task data: BPMN expressions read `mace1["date"]` and `mace1["plan_deadline"]`."""
-        return {"date": self.starts_at.isoformat(), "plan_deadline": self.plan_deadline.isoformat()}
+        """JSON-safe, for task data: BPMN expressions read `mace1["date"]` (when it starts), `mace1["day"]`
+        (its UK date) and `mace1["plan_deadline"]`."""
+        return {"date": self.starts_at.isoformat(), "day": self.starts_at.astimezone(UK).date().isoformat(),
+                "plan_deadline": self.plan_deadline.isoformat()}
 
 
 class Timescales:
@@ -144,7 +159,7 @@ class Timescales:
         try:
             entry = self.config["timescales"][name]
         except KeyError:
-            raise KeyError(f"no timescale '{name}' in {FILE_NAME}") from None
+            raise UnknownTimescale(f"no timescale '{name}' in {FILE_NAME}") from None
         return entry["amount"], entry["unit"]
 
     def after(self, name: str, start: datetime | date | str | None = None) -> datetime:
@@ -207,23 +222,14 @@ class Timescales:
         hour, minute = map(int, self._cadence(area)["time"].split(":"))
         return datetime.combine(day, time(hour, minute), UK).astimezone(UTC)
 
-    def in_holiday_period(self, day: date) -> bool:
-        key = day.strftime("%m-%d")
-        for period in self.config["mace1"].get("holiday_periods", []):
-            start, end = period["from"], period["to"]
-            if (start <= key <= end) if start <= end else (key >= start or key <= end):
-                return True
-        return False
-
     def plan_deadline(self, meeting_day: date) -> date:
-        """The day a meeting's RIC plans must be ready by: `plan_ready_days_before` days earlier, where days in
-        a configured holiday period do not count, so the window grows by the holidays it spans."""
-        day, counted = meeting_day, 0
-        while counted < self.config["mace1"]["plan_ready_days_before"]:
-            day -= timedelta(days=1)
-            if not self.in_holiday_period(day):
-                counted += 1
-        return day
+        """The day a meeting's RIC plans must be ready by: `plan_ready_days_before` days earlier, extended by
+        `extend_by_days` of each holiday period that window touches, then back to a working day."""
+        base = meeting_day - timedelta(days=self.config["mace1"]["plan_ready_days_before"])
+        window = [base + timedelta(days=n) for n in range((meeting_day - base).days)]
+        extra = sum(period["extend_by_days"] for period in self.config["mace1"].get("holiday_periods", [])
+                    if any(_within(period, day) for day in window))
+        return _previous_working_day(base - timedelta(days=extra))
 
     def meetings(self, area: str, start: date, count: int) -> list[Meeting]:
         days = self.meeting_days(area, start)
@@ -259,6 +265,18 @@ class Timescales:
             "due_before": self.before,
             "book_mace1": lambda area, near=None: self.book(area, near).as_data(),
         }
+
+
+def _within(period: dict[str, Any], day: date) -> bool:
+    """Whether a day falls in a holiday period given as MM-DD bounds, which may run over New Year."""
+    key, start, end = day.strftime("%m-%d"), period["from"], period["to"]
+    return (start <= key <= end) if start <= end else (key >= start or key <= end)
+
+
+def _previous_working_day(day: date) -> date:
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
 
 
 def _next_working_day(day: date) -> date:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import ast
 import json
-import re
 from collections.abc import Iterator
 
 from jsonschema import SchemaError
@@ -63,7 +63,20 @@ def validate(files: dict[str, str], key: str) -> tuple[list[Problem], ParsedBund
     return problems, (None if problems else parsed)
 
 
-_TIMESCALE_CALL = re.compile(r"""\b(due_after|due_before|book_mace1)\(\s*(?:["']([a-z0-9_]+)["'])?""")
+_COUNTING = ("due_after", "due_before")
+_EXPRESSIONS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "script"}
+
+
+def _expressions(root) -> Iterator[tuple[str | None, str, str]]:
+    """(element id, source, mode) of every script and expression of a diagram: not its documentation."""
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        name = etree.QName(element).localname
+        if name in _EXPRESSIONS and element.text:
+            yield _owner_id(element), element.text, "exec" if name == "script" else "eval"
+        elif name == "property" and element.get("name") == bundles.DUE_PROPERTY and element.get("value"):
+            yield _owner_id(element), element.get("value"), "eval"
 
 
 def _check_timescale_names(files: dict[str, str], parsed: ParsedBundle) -> Iterator[Problem]:
@@ -72,15 +85,25 @@ def _check_timescale_names(files: dict[str, str], parsed: ParsedBundle) -> Itera
     for name, text in sorted(files.items()):
         if not bundles.is_bpmn(name):
             continue
-        for element in bundles.parse_xml(text).getroot().iter():
-            sources = [element.text or "", element.get("value") or ""]
-            for function, timescale in (m.groups() for src in sources for m in _TIMESCALE_CALL.finditer(src)):
+        for element_id, source, mode in _expressions(bundles.parse_xml(text).getroot()):
+            try:
+                tree = ast.parse(source.strip(), mode=mode)
+            except SyntaxError:
+                continue  # reported as not compiling
+            for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)):
+                function = call.func.id
+                if function not in (*_COUNTING, "book_mace1"):
+                    continue
                 if parsed.timescales is None:
-                    yield Problem(name, _owner_id(element), f"{function} needs {timescale_config.FILE_NAME} in "
-                                                            "the bundle.")
-                elif function != "book_mace1" and timescale not in defined:
-                    yield Problem(name, _owner_id(element), f"No timescale '{timescale}' in "
-                                                            f"{timescale_config.FILE_NAME}.")
+                    yield Problem(name, element_id, f"{function} needs {timescale_config.FILE_NAME} in the bundle.")
+                elif function in _COUNTING:
+                    first = call.args[0] if call.args else None
+                    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                        yield Problem(name, element_id, f"{function} takes the name of a timescale in quotes first, "
+                                                        f'e.g. {function}("hub_decision").')
+                    elif first.value not in defined:
+                        yield Problem(name, element_id, f"No timescale '{first.value}' in "
+                                                        f"{timescale_config.FILE_NAME}.")
 
 
 def _owner_id(element) -> str | None:

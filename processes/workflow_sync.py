@@ -24,12 +24,13 @@ from . import bundle as bundles
 from .clock import UTC, aware
 from .db import db, insert_once
 from .errors import WorkflowFailed
-from .models import Booking, HumanTask, Meeting, ProcessInstance, Timer
+from .models import Booking, BookingMove, HumanTask, Meeting, ProcessInstance, Timer
 from .roles import role_for_lane
 from .working_days import UK
 
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
 BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
+OUTCOME_STEP = "mace1_outcome"  # completed once the meeting has discussed the case
 _INSERT_TASK, _INSERT_TIMER = insert(_TASKS).inline(), insert(_TIMERS).inline()
 
 
@@ -176,13 +177,16 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
         _sync_timers(instance, waiting, timer_rows(instance.id) if timers is None else timers)
     booking = booking_of(workflow)
     if booking is not None and booking != before.booking:
-        _record_booking(instance, case, booking, at)
+        _record_booking(instance, case, booking, before.booking, at)
 
 
-def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str, str], at: datetime) -> None:
+def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str, str],
+                    previous: tuple[str, str] | None, at: datetime) -> None:
     """A new booking becomes a row of its meeting's agenda, and the meeting a row of its own if it had none.
 
-    A case booked before is on the agenda for review; a new cycle carrying the same booking adds nothing.
+    A booking that replaces one its meeting never discussed (the plan was late, or business support moved
+    the case) takes the place of that one, which is marked moved; any other booking of a case seen at
+    MACE 1 before is a review. A new cycle carrying the same booking adds nothing.
     """
     meeting_at = datetime.fromisoformat(booking[0]).astimezone(UTC)
     plan_deadline = date.fromisoformat(booking[1])
@@ -191,12 +195,29 @@ def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str
     write_queue.queue(insert_once(Meeting.__table__, {
         "area_code": case.area_code, "starts_at": meeting_at, "plan_deadline": plan_deadline,
         "minutes_per_case": minutes}, ["area_code", "starts_at"]))
-    seen_before = db.session.scalar(select(Booking.id).where(Booking.case_id == case.id).limit(1)) is not None
+    kind = None
+    if previous is not None:
+        replaced = db.session.scalar(select(Booking).where(
+            Booking.case_id == case.id, Booking.meeting_at == datetime.fromisoformat(previous[0]).astimezone(UTC)))
+        if replaced is not None and not _discussed(case.id, aware(replaced.meeting_at)):
+            kind = replaced.kind
+            if replaced.status == "booked":
+                replaced.status = "moved"
+                db.session.add(BookingMove(booking_id=replaced.id, to_meeting_at=meeting_at, moved_at=at,
+                                           reason="Plan not ready by the plan deadline: booked into the next "
+                                                  "meeting whose deadline is still ahead"))
+    if kind is None:
+        seen = db.session.scalar(select(Booking.id).where(Booking.case_id == case.id).limit(1)) is not None
+        kind = "review" if seen else "new"
     write_queue.queue(insert_once(Booking.__table__, {
         "case_id": case.id, "instance_id": instance.id, "area_code": case.area_code, "meeting_at": meeting_at,
-        "plan_deadline": plan_deadline, "kind": "review" if seen_before else "new", "status": "booked",
-        "booked_at": at}, ["case_id", "meeting_at"]))
+        "plan_deadline": plan_deadline, "kind": kind, "status": "booked", "booked_at": at}, ["case_id", "meeting_at"]))
 
+
+def _discussed(case_id: int, meeting_at: datetime) -> bool:
+    return db.session.scalar(select(_TASKS.c.id).where(
+        _TASKS.c.case_id == case_id, _TASKS.c.element_id == OUTCOME_STEP, _TASKS.c.status == "completed",
+        _TASKS.c.completed_at >= meeting_at).limit(1)) is not None
 
 def refresh_due(instance: ProcessInstance, workflow: BpmnWorkflow, at: datetime) -> None:
     """Work out the due time of each open step again, after the data its `due_in` reads has changed."""

@@ -63,8 +63,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "universal_services": {"advice_given": "Online safety advice to the family", "signposted_to": ["online_safety"]},
     "return_interview": {"offered_on": "2027-01-20", "interview_response": "accepted", "held_on": "2027-01-21",
                          "push_pull_factors": ["peer_influence"], "repeat_episode": False, "risk_increased": False},
-    "early_risk_review": {"early_review_risk_level": "High", "actions_agreed": "Strategy discussion",
-                          "ric_discussion_requested": True},
+    "early_risk_review": {"early_review_risk_level": "High", "actions_agreed": "Strategy discussion"},
 }
 
 ROLE_OF_STEP = {

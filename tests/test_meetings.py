@@ -65,17 +65,24 @@ def test_the_agenda_builds_itself_from_the_cases_booked(child, people):
     assert len(viewed) == 2
 
 
-def test_a_late_plan_is_not_ready_and_items_follow_each_other_by_their_time_limit(people):
+def test_items_follow_each_other_by_their_time_limit_and_a_late_plan_moves_the_case_on(people):
     deploy_pathway()
     with time_machine.travel(MONDAY, tick=False) as clock:
-        first, second = start_child(people, clock), start_child(people, clock)
-        walk(first, TO_MACE1)
-        walk(second, TO_MACE1)
-        second.clock.move_to(uk(2027, 1, 13, 9, 0))
-        second.complete("share_plan")
-    items = meetings.agenda(people["mace_chair"], meeting_at(FIRST_MEETING).id).items
-    assert [(i.booking.case_id, i.plan_ready) for i in items] == [(first.case.id, False), (second.case.id, False)]
-    assert [aware(i.starts_at) for i in items] == [FIRST_MEETING, FIRST_MEETING + timedelta(minutes=15)]
+        first, second, third = start_child(people, clock), start_child(people, clock), start_child(people, clock)
+        for child in (first, second, third):
+            walk(child, TO_MACE1)
+        first.complete("share_plan")
+        clock.move_to(uk(2027, 1, 13, 9, 0))  # a day after the plan deadline
+        third.complete("share_plan")
+    agenda = meetings.agenda(people["mace_chair"], meeting_at(FIRST_MEETING).id)
+    assert [(i.booking.case_id, i.plan_ready) for i in agenda.items] == [(first.case.id, True),
+                                                                         (second.case.id, False)]
+    assert [aware(i.starts_at) for i in agenda.items] == [FIRST_MEETING, FIRST_MEETING + timedelta(minutes=15)]
+    [(moved, move)] = agenda.moved_out
+    assert (moved.case_id, move.moved_by_id, aware(move.to_meeting_at)) == (third.case.id, None, uk(2027, 3, 9, 10, 0))
+    assert "Plan not ready by the plan deadline" in move.reason
+    [later] = meetings.agenda(people["mace_chair"], meeting_at(uk(2027, 3, 9, 10, 0)).id).items
+    assert (later.booking.case_id, later.booking.kind, later.plan_ready) == (third.case.id, "new", True)
 
 
 def test_review_cases_are_on_their_review_meetings_agenda(child, people):
@@ -165,3 +172,18 @@ def test_reported_answers_become_case_facts(child):
     facts = {(f.kind, f.value) for f in db.session.scalars(select(CaseFact).where(CaseFact.case_id == child.case.id))}
     assert facts == {("exploitation_type", "criminal"), ("person_of_concern", "Older youth known as 'K'"),
                      ("location_of_concern", "Underpass by the retail park"), ("risk_level", "High")}
+
+
+def test_every_childs_outcome_can_be_recorded_in_the_meeting(people):
+    deploy_pathway()
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        children = [start_child(people, clock), start_child(people, clock)]
+        for child in children:
+            walk(child, [*TO_MACE1, "share_plan", "circulate_plan"])
+        children[0].travel(FIRST_MEETING + timedelta(minutes=1))
+        meeting = meeting_at(FIRST_MEETING)
+        items = meetings.agenda(people["business_support"], meeting.id).items
+        assert all(i.outcome_task_id is not None for i in items) and len(items) == 2
+        for item in items:
+            meetings.record_outcome(people["business_support"], meeting.id, item.booking.id, ANSWERS["mace1_outcome"])
+        assert all(i.outcome_recorded for i in meetings.agenda(people["business_support"], meeting.id).items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from processes import bundle_files, runtime
@@ -159,11 +160,28 @@ def test_the_plan_is_due_28_days_before_the_booked_meeting_and_circulated_5_work
 
 def test_the_christmas_holiday_extends_the_plan_deadline_so_a_late_plan_waits_for_the_next_meeting(people):
     deploy_pathway()
-    # Ready on 1 December: January's meeting (12 Jan) would want the plan by 15 December, but the holiday
-    # period (20 Dec to 4 Jan) does not count, so its deadline is 29 November, already gone.
-    with child_on_pathway(people, uk(2026, 12, 1, 9, 0)) as child:
+    # Ready on 2 December: January's meeting (12 Jan) would want the plan by 15 December, but its window touches
+    # the Christmas holiday period, which extends it by 14 days: its deadline was 1 December, already gone.
+    with child_on_pathway(people, uk(2026, 12, 2, 9, 0)) as child:
         walk(child, TO_MACE1)
         assert aware(child.step("share_plan").due_at) == uk(2027, 1, 12, 23, 59, 59), "booked for 9 February"
+
+
+def test_a_plan_shared_after_its_deadline_is_booked_into_the_next_meeting(child):
+    walk(child, TO_MACE1)
+    child.clock.move_to(uk(2027, 1, 13, 9, 0))  # a day after the 9 February meeting's plan deadline
+    child.complete("share_plan")
+    assert aware(child.step("circulate_plan").due_at) == uk(2027, 3, 2, 10, 0), "5 working days before 9 March"
+
+
+def test_a_review_done_after_its_meeting_goes_to_the_next_one_not_a_past_one(child):
+    to_first_meeting(child)
+    walk(child, ["disseminate", "update_parents"])
+    child.travel(uk(2027, 5, 20, 9, 0))  # after the 11 May review meeting
+    child.complete("review_plan")
+    assert aware(child.step("share_plan").due_at) == uk(2027, 6, 15, 23, 59, 59), "13 July's plan deadline"
+    walk(child, ["share_plan", "circulate_plan"])
+    assert child.open_steps() == ["agency_update"], "core members get to give their view"
 
 
 def test_weekly_meetings_on_tuesdays_in_an_area_configured_so(people):
@@ -355,3 +373,47 @@ def test_a_fictional_child_from_referral_through_ric_mace1_two_reviews_and_closu
     assert fired == ["meeting_day", "review_starts", "meeting_day", "review_starts"]
     stored = " ".join(i.state for i in child.instances())
     assert "Casey Fictional" not in stored, "the child's name stays on the case, not in workflow state"
+
+
+# What callers may not do
+
+
+def test_a_start_cannot_name_where_its_cycle_begins_or_set_what_the_pathway_works_out(people):
+    deploy_pathway()
+    with child_on_pathway(people, MONDAY) as child:
+        before = child.instances()
+        for data in ({"resume_at": "book"}, {"mace1": {"date": "2027-01-05T10:00:00+00:00"}}, {"case_area": "south"},
+                     {"ric_route": "ric_meeting"}):
+            with pytest.raises(InvalidInput) as raised:
+                runtime.start(people["referrer"], child.case.id, "mace", data)
+            assert list(raised.value.errors) == ["data"] and next(iter(data)) in raised.value.errors["data"][0]
+        assert child.instances() == before
+
+
+@pytest.mark.parametrize("payload", [{}, {"returned_at": "last night"}, {"returned_at": 5}])
+def test_a_missing_episode_without_a_return_time_is_refused_naming_the_field(child, people, payload):
+    with pytest.raises(InvalidInput) as raised:
+        runtime.deliver_message(people["missing_coordinator"], child.case.id, "missing_episode", payload)
+    assert list(raised.value.errors) == ["payload.returned_at"]
+    assert child.open_steps() == ["screen"] and len(child.instances()) == 1
+
+
+def test_answers_left_out_this_cycle_do_not_keep_last_cycles(child):
+    from processes import bundle as bundles
+    from processes import serialization
+
+    def open_step_data(element_id):
+        instance = [i for i in child.instances() if i.status == "running"][-1]
+        workflow = serialization.load(instance.state, bundles.for_definition(instance.definition), "mace")
+        [task] = [t for t in workflow.get_tasks(manual=True) if t.task_spec.bpmn_id == element_id
+                  and t.state == TaskState.READY]
+        return task.data
+
+    to_first_meeting(child, challenges="No school place yet")
+    assert open_step_data("update_parents")["challenges"] == "No school place yet"
+    walk(child, ["disseminate", "update_parents"])
+    child.travel(uk(2027, 3, 30, 9, 0))
+    walk(child, ["review_plan", *BEFORE_MEETING])
+    child.travel(uk(2027, 5, 11, 10, 1))
+    child.complete("mace1_outcome")  # no challenges this time
+    assert "challenges" not in open_step_data("update_parents")

@@ -13,7 +13,7 @@ from processes import bundle_files, cases, repository, runtime
 from processes.clock import aware
 from processes.demo import PATHWAY_FOLDERS, ROOT
 from processes.errors import BundleInvalid
-from processes.timescales import FILE_NAME, Timescales
+from processes.timescales import FILE_NAME, Timescales, UnknownTimescale
 from processes.working_days import UK
 from tests.helpers import open_task
 
@@ -42,7 +42,7 @@ def test_hours_are_elapsed_time_and_months_are_calendar_months(scales):
 
 
 def test_an_unknown_timescale_names_itself(scales):
-    with pytest.raises(KeyError, match=r"no timescale 'hub_decison' in timescales\.json"):
+    with pytest.raises(UnknownTimescale, match=r"no timescale 'hub_decison' in timescales\.json"):
         scales.after("hub_decison")
 
 
@@ -61,17 +61,27 @@ def test_a_meeting_on_a_bank_holiday_moves_to_the_next_working_day(scales):
 
 def test_the_plan_deadline_is_28_days_before_extended_by_holiday_periods(scales):
     assert scales.plan_deadline(date(2027, 3, 9)) == date(2027, 2, 9)
-    # 20 Dec to 4 Jan does not count: the window grows by those 16 days.
-    assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 11, 29)
+    # The window (15 Dec to 11 Jan) touches the Christmas holiday period, which extends it by 14 days.
+    assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 12, 1)
+    assert scales.plan_deadline(date(2027, 8, 10)) == date(2027, 6, 29), "the summer holidays, likewise"
     scales.config["mace1"]["holiday_periods"] = []
     assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 12, 15)
+
+
+def test_a_plan_deadline_on_a_weekend_or_bank_holiday_moves_back_to_a_working_day(scales):
+    scales.config["mace1"]["holiday_periods"] = []
+    scales.config["mace1"]["plan_ready_days_before"] = 30  # from a Tuesday, a Sunday
+    assert scales.plan_deadline(date(2027, 3, 9)) == date(2027, 2, 5), "Friday"
+    scales.config["mace1"]["plan_ready_days_before"] = 28
+    assert scales.plan_deadline(date(2028, 1, 25)) == date(2027, 12, 24), "28 Dec 2027 is a bank holiday"
 
 
 def test_booking_takes_the_first_meeting_whose_plan_deadline_is_ahead(scales):
     # On 10 February the 9 March meeting's plan deadline (9 February) has gone: the case goes to April's.
     with time_machine.travel(datetime(2027, 2, 10, 9, tzinfo=UTC), tick=False):
         meeting = scales.book("north")
-    assert meeting.as_data() == {"date": "2027-04-13T09:00:00+00:00", "plan_deadline": "2027-03-16"}
+    assert meeting.as_data() == {"date": "2027-04-13T09:00:00+00:00", "day": "2027-04-13",
+                                 "plan_deadline": "2027-03-16"}
 
 
 def test_a_review_is_booked_into_the_meeting_nearest_its_due_date(scales):
@@ -103,6 +113,12 @@ def test_bad_timescales_are_refused_at_deploy_naming_where(app):
     assert message.startswith("The timescales break their rules at timescales/hub_decision/unit: 'fortnights'")
 
 
+def test_a_holiday_period_on_a_day_no_year_has_is_refused(app):
+    files = pathway_with(lambda c: c["mace1"]["holiday_periods"][0].update({"to": "02-31"}))
+    [(_, _, message)] = deploy_problems(files)
+    assert "mace1/holiday_periods/0/to: '02-31' is not a day of the year" in message
+
+
 def test_a_monthly_meeting_needs_its_week_of_the_month(app):
     files = pathway_with(lambda c: c["mace1"]["meetings"]["default"].pop("week_of_month"))
     [(_, _, message)] = deploy_problems(files)
@@ -128,3 +144,14 @@ def test_changing_a_timescale_needs_no_python_only_a_redeploy(app, make_actor):
             "referrer_agency": "health", "exploitation_types": ["online"], "indicators": ["online_contact"],
             "concern": "Messages from an unknown adult", "child_aware": False, "parents_aware": True})
     assert aware(open_task(case.id, "hub_decision").due_at) == datetime(2027, 1, 6, 9, tzinfo=UTC)
+
+
+def test_a_timescale_named_in_documentation_is_not_an_expression_but_a_computed_name_must_be_quoted(app):
+    files = bundle_files.read_folder(*PATHWAY_FOLDERS)
+    files["mace.bpmn"] = files["mace.bpmn"].replace(
+        "<bpmn:documentation>", '<bpmn:documentation>Reviews use due_after("three_months"). ', 1)
+    old = """value='due_after("hub_decision")'"""
+    assert old in files["referral.bpmn"]
+    files["referral.bpmn"] = files["referral.bpmn"].replace(old, """value='due_after(which)'""")
+    expected = 'due_after takes the name of a timescale in quotes first, e.g. due_after("hub_decision").'
+    assert deploy_problems(files) == [("referral.bpmn", "hub_decision", expected)]

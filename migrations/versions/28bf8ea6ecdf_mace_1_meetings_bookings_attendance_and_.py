@@ -80,7 +80,7 @@ def upgrade():
     sa.Column('booking_id', sa.Integer(), nullable=False),
     sa.Column('to_meeting_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
-    sa.Column('moved_by_id', sa.Integer(), nullable=False),
+    sa.Column('moved_by_id', sa.Integer(), nullable=True),
     sa.Column('moved_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booking_id'], ['mace1_bookings.id'], name=op.f('fk_mace1_booking_moves_booking_id_mace1_bookings')),
     sa.ForeignKeyConstraint(['moved_by_id'], ['users.id'], name=op.f('fk_mace1_booking_moves_moved_by_id_users')),
