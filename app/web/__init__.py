@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from processes.errors import ServiceError
 
-from . import display
+from . import auth, display, views
 
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -19,6 +19,9 @@ csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.
 PUBLIC_ENDPOINTS = {"web.sign_in", "web.static", "static", "healthz"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes are added once per process; each app made by the factory then registers the same blueprint.
+views.register(web)
+auth.register(web)
 
 
 def _is_web_request() -> bool:
@@ -82,13 +85,9 @@ def error_page(error: Exception):
 
 
 def register_web(app: Flask) -> None:
-    from . import auth, views
-
     csrf.init_app(app)
     auth.init_app(app)
     display.register(app)
-    views.register(web)
-    auth.register(web)
     app.register_blueprint(web)
     app.before_request(_guard)
     app.after_request(_headers)
