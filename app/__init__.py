@@ -40,7 +40,8 @@ def _sqlite_begin(connection) -> None:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    # No app-wide static folder: the web blueprint serves the built assets (app/web/static) at /static.
+    app = Flask(__name__, static_folder=None, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_mapping(config.load(Path(app.instance_path)))
     app.config.update(overrides or {})
     db.init_app(app)

@@ -81,8 +81,8 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
 
 def area_names(codes: frozenset[str] | set[str]) -> dict[str, str]:
     """Area code -> name, for the areas given, in name order."""
-    return dict(db.session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)).order_by(Area.name))
-                .tuples().all())
+    return {code: name for code, name in
+            db.session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)).order_by(Area.name))}
 
 
 def get_user(username: str) -> User:

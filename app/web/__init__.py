@@ -17,7 +17,7 @@ web = Blueprint("web", __name__, static_folder="static", static_url_path="/stati
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.
-PUBLIC_ENDPOINTS = {"web.sign_in", "web.static", "static", "healthz"}
+PUBLIC_ENDPOINTS = {"web.sign_in", "web.static", "healthz"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes are added once per process; each app made by the factory then registers the same blueprint.
 views.register(web)
