@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
@@ -87,6 +87,7 @@ def register(web: Blueprint) -> None:
                 found = authentication.authenticate(username, password)
                 if found is not None:
                     session.clear()  # a fresh session: nothing from before signing in carries over
+                    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # its CSRF token went with it
                     session.permanent = True
                     login_user(SignedIn(found, ""))
                     return redirect(_safe_next(request.form.get("next")))

@@ -194,10 +194,10 @@ def data_from_raw(schema: dict[str, Any], raw: dict[str, Any], path: str = "") -
         here = f"{path}{name}"
         value, error = _typed(prop, raw[name], here)
         if isinstance(error, dict):
-            errors |= error
+            errors |= error  # a row's own fields: the rows are kept, so the rest of each is still checked
         elif error:
             errors[here] = error
-        if value is not None and value != [] and not error:
+        if value is not None and value != [] and not isinstance(error, str):
             data[name] = value
     return data, errors
 
