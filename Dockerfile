@@ -1,5 +1,15 @@
 # One image for every application service: web (gunicorn), worker and beat (Celery), and migrate.
 # Build with `docker compose build`; secrets come from the environment at run time, never from the image.
+
+# The web pages' CSS and scripts (GOV.UK Frontend, bpmn-js) are built from npm packages in a throwaway stage;
+# only the built files reach the image, so it holds no Node.js and no node_modules.
+FROM node:20-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY app/web/assets/ app/web/assets/
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +30,7 @@ RUN pip install -r requirements.txt
 
 COPY pyproject.toml ./
 COPY app/ app/
+COPY --from=assets /build/app/web/static/build/ app/web/static/build/
 COPY processes/ processes/
 COPY workers/ workers/
 COPY migrations/ migrations/

@@ -7,11 +7,12 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup browser db lint bench bench-timers clean
+.PHONY: run test setup db lint browser screenshots bench bench-timers clean
 
 NODE_STAMP := node_modules/.installed
+ASSETS := app/web/static/build/app.css
 
-setup: $(STAMP) $(NODE_STAMP) browser
+setup: $(STAMP) $(NODE_STAMP) $(ASSETS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -20,16 +21,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# Front-end and diagram tooling (bpmnlint); without npm the tests that need it skip and say why.
+# Front-end (GOV.UK Frontend, bpmn-js), diagram tooling (bpmnlint) and axe-core for the browser tests.
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
-	else echo "npm not found: install Node.js 18 or newer for the diagram checks"; fi
+	else echo "npm not found: install Node.js 18 or newer for the web app's pages and the diagram checks"; fi
 
-# Browser tests drive Debian's chromium (nothing here can download a browser of its own); without it they skip.
+# The web app's CSS and vendor scripts, built from node_modules into app/web/static/build/ (served locally).
+$(ASSETS): $(NODE_STAMP) app/web/assets/app.scss app/web/assets/build.mjs
+	@if [ -d node_modules/govuk-frontend ]; then npm run --silent build; \
+	else echo "node_modules missing: the web pages will have no styles until npm is installed"; fi
+
+# The browser tests drive Debian's chromium (Playwright cannot download a browser here); as root we install it.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	elif [ ! -x /usr/bin/chromium ]; then echo "chromium not found: install Debian's chromium for the browser tests"; fi
+		apt-get update && apt-get install -y chromium; \
+	elif [ ! -x /usr/bin/chromium ]; then echo "No /usr/bin/chromium and not root: the browser tests will skip"; fi
 
 db: setup
 	$(FLASK) db upgrade
@@ -41,8 +47,12 @@ run: db
 lint: setup
 	$(BIN)/ruff check .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# Retake docs/screenshots/ (inbox, task, case page) from the browser tests.
+screenshots: setup browser
+	MACE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -k journey
 
 bench: db
 	$(BIN)/python bench/engine.py --quick
@@ -52,4 +62,4 @@ bench-timers: db
 	$(BIN)/python bench/timers.py --quick
 
 clean:
-	rm -rf $(VENV) instance node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance node_modules app/web/static/build .pytest_cache .ruff_cache

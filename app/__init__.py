@@ -1,4 +1,4 @@
-"""Flask application factory: configuration, database, migrations, the JSON API and CLI commands."""
+"""Flask application factory: configuration, database, migrations, the JSON API, the web app and CLI commands."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from flask import Flask
 from flask_migrate import Migrate
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
 
 from processes.db import db
+from processes.errors import ServiceError
 from workers import embedded
 
-from . import cli, config
-from .api import register_api
+from . import api, cli, config, web
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -39,12 +40,19 @@ def _sqlite_begin(connection) -> None:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    # No app-wide static folder: the web blueprint serves the built assets (app/web/static) at /static.
+    app = Flask(__name__, static_folder=None, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_mapping(config.load(Path(app.instance_path)))
     app.config.update(overrides or {})
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS)
-    register_api(app)
+    api.register_api(app)
+    web.register_web(app)
+    # One handler per kind of error: the API answers JSON, the web app a GOV.UK error page.
+    app.register_error_handler(ServiceError, lambda e: api.service_error(e) if api.is_api_request()
+                               else web.error_page(e))
+    app.register_error_handler(HTTPException, lambda e: api.http_error(e) if api.is_api_request()
+                               else web.error_page(e))
     cli.register(app)
 
     if app.config["SCHEDULER"] == "embedded":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from processes import bundle_files, demo, identity, incidents, repository, scheduler
+from processes import authentication, bundle_files, demo, identity, incidents, repository, scheduler
 from processes.errors import ServiceError
 
 
@@ -44,6 +44,17 @@ def register(app: Flask) -> None:
         except ServiceError as error:
             _fail(error)
         click.echo(f"User {username} added.")
+
+    @users.command("password")
+    @click.argument("username")
+    @click.password_option(help="The new password (asked for twice if not given).")
+    def set_password(username, password):
+        """Set a user's web sign-in password; only its argon2 hash is stored."""
+        try:
+            authentication.set_password(username, password)
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"Password of {username} set.")
 
     @app.cli.group()
     def tokens():
@@ -104,8 +115,9 @@ def register(app: Flask) -> None:
         except ServiceError as error:
             _fail(error)
         if tokens_ is None:
-            click.echo("Demo data already present.")
+            click.echo(f"Demo data already present. Demo users sign in with the password: {demo.DEMO_PASSWORD}")
             return
+        click.echo(f"Demo users sign in at /sign-in with the password: {demo.DEMO_PASSWORD}")
         click.echo("Demo users and their API tokens (fictional; shown once):")
         for username, token in tokens_.items():
             click.echo(f"  {username:32} {token}")

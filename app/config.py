@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 MIN_KEY_LENGTH = 32
@@ -81,6 +82,23 @@ def scheduling() -> dict:
     }
 
 
+def web() -> dict:
+    """Signed-in sessions, CSRF and the sign-in rate limit of the practitioners' web app."""
+    return {
+        # A working day; after it, signing in again. Sessions end with the browser unless within it.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "REMEMBER_COOKIE_SECURE": is_production(),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # Checked for every web form in app/web; the bearer-token API under /api/v1 needs none.
+        "WTF_CSRF_CHECK_DEFAULT": False,
+        # Tokens last as long as the session: a long form must not fail for a token older than an hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-Limiter: in memory by default (per process); a redis:// URL shares counts across processes.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT") or "5 per minute",
+    }
+
+
 def load(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     url = database_url(instance_path)
@@ -96,6 +114,7 @@ def load(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": is_production(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        **web(),
         "API_TITLE": "MACE pathway API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

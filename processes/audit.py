@@ -17,3 +17,12 @@ def record(actor: Actor | None, action: str, *, case_id: int | None = None, inst
         "at": now(), "user_id": actor.id if actor else None, "action": action, "case_id": case_id,
         "instance_id": instance_id, "human_task_id": human_task_id, "detail": detail,
     })
+
+
+def record_each(actor: Actor, action: str, case_ids: set[int]) -> None:
+    """One row per case, sent as one batch: for pages that list several children's cases at once."""
+    at = now()
+    rows = [{"at": at, "user_id": actor.id, "action": action, "case_id": case_id, "instance_id": None,
+             "human_task_id": None, "detail": None} for case_id in sorted(case_ids)]
+    if rows:
+        write_queue.queue(_INSERT, rows)

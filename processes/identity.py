@@ -79,6 +79,12 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
     return user
 
 
+def area_names(codes: frozenset[str] | set[str]) -> dict[str, str]:
+    """Area code -> name, for the areas given, in name order."""
+    return {code: name for code, name in
+            db.session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)).order_by(Area.name))}
+
+
 def get_user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -98,14 +104,24 @@ def create_token(username: str, name: str = "api") -> str:
 def actor_for_token(token: str) -> Actor | None:
     """The token's user with roles and areas, in one query; None for an unknown or revoked token."""
     # Tokens are 256 random bits, so a fast hash is safe here, unlike for passwords.
+    live = select(ApiToken.user_id).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    return _roles_and_areas(User.id.in_(live.scalar_subquery()))
+
+
+def _roles_and_areas(where) -> Actor | None:
     rows = db.session.execute(
         select(User.id, User.username, UserRole.role, UserArea.area_code)
-        .join(ApiToken, ApiToken.user_id == User.id)
         .outerjoin(UserRole, UserRole.user_id == User.id)
         .outerjoin(UserArea, UserArea.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+        .where(where, User.is_active.is_(True))
     ).all()
     if not rows:
         return None
     return Actor(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role),
                  frozenset(r.area_code for r in rows if r.area_code))
+
+
+def actor_for_user(user_id: int) -> Actor | None:
+    """An active user's roles and areas, in one query (read on every signed-in request)."""
+    return _roles_and_areas(User.id == user_id)
+

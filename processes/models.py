@@ -1,4 +1,4 @@
-"""Database tables: definitions, cases, instances, human tasks, timers, notifications, incidents, audit, identity."""
+"""Database tables: definitions, cases, instances, tasks, drafts, timers, notifications, incidents, audit, users."""
 
 from __future__ import annotations
 
@@ -128,6 +128,8 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_instance_status", "instance_id", "status"),
         Index("ix_human_tasks_case_completed", "case_id", "completed_at"),
         Index("ix_human_tasks_alerts", "status", "next_alert_at"),
+        # The worklists' stage filter, e.g. a manager's team view of one stage across their areas.
+        Index("ix_human_tasks_stage", "status", "process_id", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -149,6 +151,21 @@ class HumanTask(db.Model):
     next_alert_at: Mapped[datetime | None] = mapped_column(Timestamp)
     alerts_raised: Mapped[str | None] = mapped_column(String(40))  # e.g. "reminder,overdue"
     escalates: Mapped[bool] = mapped_column(default=False, server_default=false())  # to the MACE chairs
+
+
+class TaskDraft(db.Model):
+    """A user's unfinished answers to an open task, saved to finish later; removed once the task is done.
+
+    Its contents are never audited, only that a draft was saved.
+    """
+
+    __tablename__ = "task_drafts"
+    __table_args__ = (UniqueConstraint("human_task_id", "user_id", name="uq_task_drafts_task_user"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    data: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class Timer(db.Model):

@@ -99,3 +99,12 @@ def _send_before_any_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_QUEUE, None)
+
+
+def send_now(session: Session) -> None:
+    """Send the queued writes now, inside the transaction, for a change that must read what it wrote
+    earlier (a referral completes the screening step its own start just opened)."""
+    writes = session.info.pop(_QUEUE, None)
+    if writes:
+        session.flush()
+        _send(session, writes)

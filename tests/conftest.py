@@ -17,6 +17,9 @@ from processes.db import db
 from processes.identity import Actor
 
 BUNDLES = Path(__file__).parent / "bundles"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def services_required() -> bool:
@@ -97,3 +100,23 @@ def deploy() -> Callable[..., object]:
         return definition
 
     return deploy_
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium under Playwright, one for the whole run (a second sync Playwright cannot start)."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright is not installed (requirements-dev.txt)")
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    except Exception as exc:
+        playwright.stop()
+        skip_or_fail(f"chromium would not start under Playwright: {type(exc).__name__}: {str(exc)[:200]}")
+    yield browser
+    browser.close()
+    playwright.stop()

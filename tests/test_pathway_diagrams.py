@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,6 @@ DIAGRAMS = sorted((ROOT / "bpmn").glob("*.bpmn"))
 LABELLED = ("userTask", "scriptTask", "callActivity", "businessRuleTask", "exclusiveGateway", "parallelGateway",
             "startEvent", "endEvent", "intermediateCatchEvent", "boundaryEvent")
 VIEWER = ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-viewer.production.min.js"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -112,17 +108,14 @@ def test_diagrams_read_left_to_right_in_lanes_without_overlapping_shapes(path):
 
 
 @pytest.fixture(scope="module")
-def browser_page():
-    if not CHROMIUM.exists() or not VIEWER.exists():
-        skip_or_fail(f"bpmn-js import needs {CHROMIUM} (Debian's chromium) and bpmn-js (make setup runs npm ci)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_content('<div id="canvas" style="width:1600px;height:900px"></div>')
-        page.add_script_tag(path=str(VIEWER))
-        yield page
-        browser.close()
+def browser_page(chromium):
+    if not VIEWER.exists():
+        skip_or_fail("bpmn-js import needs node_modules/bpmn-js: make setup runs npm ci")
+    page = chromium.new_page()
+    page.set_content('<div id="canvas" style="width:1600px;height:900px"></div>')
+    page.add_script_tag(path=str(VIEWER))
+    yield page
+    page.close()
 
 
 @pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.name)

@@ -15,7 +15,7 @@ PREFIX = "/api/v1"
 
 
 def _authenticate():
-    if not request.path.startswith(PREFIX):
+    if not is_api_request():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -29,13 +29,17 @@ def _authenticate():
     return None
 
 
-def _service_error(error: ServiceError):
+def is_api_request() -> bool:
+    return request.path.startswith(PREFIX)
+
+
+def service_error(error: ServiceError):
     return jsonify(error.to_dict()), error.status
 
 
-def _http_error(error: HTTPException):
+def http_error(error: HTTPException):
     """Every API error has one shape, {code, message[, errors]}; other pages keep Flask's own."""
-    if not request.path.startswith(PREFIX):
+    if not is_api_request():
         return error
     messages = getattr(error, "data", {}).get("messages")
     if error.code in (400, 422) and messages:
@@ -59,5 +63,4 @@ def register_api(app: Flask) -> None:
     for module in (definitions, cases, tasks, instances, notifications, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)
-    app.register_error_handler(ServiceError, _service_error)
-    app.register_error_handler(HTTPException, _http_error)
+    # The app factory routes errors here for API paths (service_error, http_error) and to the web pages otherwise.

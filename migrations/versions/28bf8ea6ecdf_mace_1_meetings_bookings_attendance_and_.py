@@ -1,7 +1,7 @@
 """MACE 1 meetings, bookings, attendance and case facts
 
 Revision ID: 28bf8ea6ecdf
-Revises: b3939c531db3
+Revises: 339384b56c4e
 Create Date: 2026-12-01 22:15:14.319696
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '28bf8ea6ecdf'
-down_revision = 'b3939c531db3'
+down_revision = '339384b56c4e'
 branch_labels = None
 depends_on = None
 

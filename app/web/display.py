@@ -1,0 +1,108 @@
+"""How the pages word dates, due states, audit actions and recorded answers (UK time, GOV.UK style)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Flask
+
+from processes.clock import aware, now
+from processes.roles import ROLES
+from processes.working_days import UK
+
+from . import formkit
+
+ACTIONS = {
+    "case.create": "Case created",
+    "instance.start": "Pathway started",
+    "instance.cancel": "Pathway stopped",
+    "task.open": "Step opened",
+    "task.complete": "Step completed",
+    "task.claim": "Step claimed",
+    "task.unclaim": "Step handed back",
+    "task.reassign": "Step reassigned",
+    "task.draft.save": "Draft saved",
+    "task.reminder": "Reminder sent",
+    "task.overdue": "Overdue notice sent",
+    "task.escalation": "Escalated to the MACE chairs",
+    "timer.fire": "Timer passed",
+    "message.deliver": "Event recorded",
+    "email.failed": "An alert email could not be delivered",
+    "incident.retry": "Failed step retried",
+}
+
+
+def uk_date(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = aware(value).astimezone(UK).date()
+    return f"{value.day} {value:%B %Y}"
+
+
+def uk_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    local = aware(value).astimezone(UK)
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str, str]:
+    """(words, tag colour) for a step's due time; overdue says by how many days, not by colour alone."""
+    if due_at is None:
+        return "No due date", "govuk-tag--grey"
+    at = at or now()
+    due = aware(due_at)
+    today = at.astimezone(UK).date()
+    due_day = due.astimezone(UK).date()
+    if due < at:
+        days = (today - due_day).days
+        if days < 1:
+            return "Overdue today", "govuk-tag--red"
+        return f"Overdue by {days} day{'s' if days != 1 else ''}", "govuk-tag--red"
+    if due_day == today:
+        return "Due today", "govuk-tag--orange"
+    if due - at < timedelta(days=7):
+        days = (due_day - today).days
+        return f"Due in {days} day{'s' if days != 1 else ''}", "govuk-tag--yellow"
+    return f"Due {uk_date(due)}", "govuk-tag--blue"
+
+
+def answer_kind(schema: dict[str, Any]) -> str:
+    kind = formkit.kind_of(schema, {})
+    if kind == "rows":
+        return "table" if formkit.item_schema(schema).get("type") == "object" else "list"
+    return kind
+
+
+def answer_text(schema: dict[str, Any], value: Any) -> str:
+    """One recorded value in words: a choice by its label, yes/no, a date in UK style."""
+    if value is None:
+        return ""
+    kind = formkit.kind_of(schema, {})
+    if kind == "yesno":
+        return "Yes" if value else "No"
+    if kind == "date":
+        return uk_date(value)
+    if kind in ("radios", "select"):
+        return formkit.option_label(schema, value)
+    if kind == "checkboxes":
+        item = formkit.item_schema(schema)
+        return ", ".join(formkit.option_label(item, v) for v in value)
+    return str(value)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(uk_date=uk_date, uk_datetime=uk_datetime)
+    app.jinja_env.globals.update(due_state=due_state, answer_kind=answer_kind, answer_text=answer_text,
+                                 action_label=lambda action: ACTIONS.get(action, formkit.humanise(action)),
+                                 item_schema=formkit.item_schema, ordered_fields=formkit.ordered,
+                                 option_label=formkit.option_label,
+                                 role_name=lambda role: ROLES.get(role, formkit.humanise(role)))
