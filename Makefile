@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db lint browser screenshots bench bench-timers clean
+.PHONY: run test setup db lint browser screenshots bench bench-timers bench-dashboard clean
 
 NODE_STAMP := node_modules/.installed
 ASSETS := app/web/static/build/app.css
@@ -60,6 +60,10 @@ bench: db
 # Sweep latency over 100,000 waiting timers, and firing by two Celery workers (needs Redis; REDIS_URL or db 14).
 bench-timers: db
 	$(BIN)/python bench/timers.py --quick
+
+# The oversight dashboard and a MACE 1 agenda over 2,000 cases (bench/dashboard.py without --quick: 10,000).
+bench-dashboard: db
+	$(BIN)/python bench/dashboard.py --quick
 
 clean:
 	rm -rf $(VENV) instance node_modules app/web/static/build .pytest_cache .ruff_cache

@@ -48,9 +48,22 @@ def _visible_meeting(actor: Actor, meeting_id: int) -> Meeting:
     return meeting
 
 
+AHEAD_WEEKS = 13
+
+
+def calendar_short(weeks: int = 8) -> bool:
+    """Whether the meetings generated reach less than `weeks` ahead (the sweep's cue to generate more)."""
+    if repository.latest_version(current_app.config["PATHWAY_KEY"]) is None:
+        return False
+    latest = db.session.scalar(select(func.max(Meeting.starts_at)))
+    return latest is None or aware(latest) < now() + timedelta(weeks=weeks)
+
+
 @atomic
-def generate_ahead(weeks: int = 13) -> int:
+def generate_ahead(weeks: int = AHEAD_WEEKS) -> int:
     """Create each area's meetings for the coming weeks from the cadence configured; returns how many are new."""
+    if repository.latest_version(current_app.config["PATHWAY_KEY"]) is None:
+        return 0  # nothing deployed yet: no calendar to follow
     timescales, today = _timescales(), now().astimezone(UK).date()
     horizon = today + timedelta(weeks=weeks)
     existing = {(area, aware(starts)) for area, starts in db.session.execute(

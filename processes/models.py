@@ -130,6 +130,8 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_alerts", "status", "next_alert_at"),
         # The worklists' stage filter, e.g. a manager's team view of one stage across their areas.
         Index("ix_human_tasks_stage", "status", "process_id", "due_at"),
+        # Covers the oversight dashboard's counts by stage, area and assignee, read from the index alone.
+        Index("ix_human_tasks_oversight", "status", "area_code", "process_id", "assignee_id", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
@@ -332,3 +334,13 @@ class CaseFact(db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # e.g. exploitation_type, risk_level, location_of_concern
     value: Mapped[str] = mapped_column(String(500))
     recorded_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class OverdueWeek(db.Model):
+    """How many of an area's steps were overdue when a week ended (Sunday night, UK), kept as the week ends
+    so the 12-week trend reads twelve rows an area rather than counting the history again."""
+
+    __tablename__ = "overdue_weeks"
+    area_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    week_end: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday the week ends on
+    overdue: Mapped[int] = mapped_column(Integer)

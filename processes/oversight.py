@@ -13,11 +13,11 @@ from sqlalchemy import Select, and_, case, func, or_, select
 
 from . import audit
 from .clock import UTC, aware, now
-from .db import db
+from .db import db, insert_once
 from .errors import InvalidInput
 from .identity import Actor
 from .meetings import OVERSIGHT_ROLES, require
-from .models import Case, CaseFact, HumanTask, User
+from .models import Area, Case, CaseFact, HumanTask, OverdueWeek, User
 from .transaction import atomic
 from .working_days import UK
 
@@ -85,19 +85,20 @@ def dashboard(actor: Actor, filters: Filters | None = None, limit: int = 50, off
     """Open steps of the actor's areas by stage, area and assignee; the rows oldest due first. Audited."""
     filters = filters or Filters()
     areas, at = _scope(actor, filters.area), now()
-    steps = _open_steps(areas, filters, at).subquery()
-    bucket = case((steps.c.due_at < at, "overdue"), (steps.c.due_at < _week_end(at), "due_this_week"),
-                  else_="on_time").label("bucket")
+    bucket = _bucket(at)
     grouped = db.session.execute(
-        select(steps.c.process_id, steps.c.area_code, User.username, bucket, func.count())
-        .outerjoin(User, User.id == steps.c.assignee_id)
-        .group_by(steps.c.process_id, steps.c.area_code, User.username, bucket)).all()
+        _open_steps(areas, filters, at).with_only_columns(
+            HumanTask.process_id, HumanTask.area_code, HumanTask.assignee_id, bucket, func.count())
+        .group_by(HumanTask.process_id, HumanTask.area_code, HumanTask.assignee_id, bucket)).all()
+    assignees = {g.assignee_id for g in grouped if g.assignee_id is not None}
+    names = {user_id: username for user_id, username in db.session.execute(
+        select(User.id, User.username).where(User.id.in_(assignees)))} if assignees else {}
     counts: dict[str, dict[str, int]] = {}
     by_area: dict[str, dict[str, int]] = {}
     by_assignee: dict[str, dict[str, int]] = {}
     total = 0
-    for stage, area, username, state, n in grouped:
-        for table, key in ((counts, stage), (by_area, area), (by_assignee, username or "(unclaimed)")):
+    for stage, area, assignee_id, state, n in grouped:
+        for table, key in ((counts, stage), (by_area, area), (by_assignee, names.get(assignee_id, "(unclaimed)"))):
             table.setdefault(key, dict.fromkeys(BUCKETS, 0))[state] += n
         total += n
     rows = [_row(task, name, user, at) for task, name, user in db.session.execute(
@@ -131,21 +132,79 @@ def export(actor: Actor, filters: Filters | None = None) -> list[list[str]]:
     return lines
 
 
+def _overdue_at(areas: list[str], end: datetime) -> dict[str, int]:
+    """Each area's steps that were overdue at `end`: due before it, opened by then and not done by then.
+
+    Only steps still open, or done since `end`, can count, so the query reads those rows alone.
+    """
+    counted = func.sum(case((and_(HumanTask.due_at < end, HumanTask.created_at <= end,
+                                  or_(HumanTask.completed_at.is_(None), HumanTask.completed_at > end)), 1), else_=0))
+    rows = db.session.execute(
+        select(HumanTask.area_code, counted)
+        .where(HumanTask.area_code.in_(areas), HumanTask.due_at < end,
+               or_(HumanTask.status == "open", HumanTask.completed_at > end))
+        .group_by(HumanTask.area_code)).all()
+    return {area: int(n or 0) for area, n in rows}
+
+
+def _ended_weeks(at: datetime, weeks: int) -> list[datetime]:
+    """The ends of the last `weeks` weeks that have ended, oldest first."""
+    last = _week_end(at) - timedelta(weeks=1)
+    return [last - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def weeks_to_record(weeks: int = TREND_WEEKS) -> bool:
+    """Whether the latest week to end has not been counted yet (the sweep's cue to run `record_weeks`)."""
+    if db.session.scalar(select(Area.code).limit(1)) is None:
+        return False
+    last = _ended_weeks(now(), 1)[0].astimezone(UK).date()
+    return db.session.scalar(select(OverdueWeek.area_code).where(OverdueWeek.week_end == last).limit(1)) is None
+
+
+@atomic
+def record_weeks(weeks: int = TREND_WEEKS) -> int:
+    """Count each area's overdue steps at the end of each of the last `weeks` weeks not yet counted; returns
+    how many counts were kept. Run by the sweep once a week has ended; safe to run again."""
+    areas = list(db.session.scalars(select(Area.code)))
+    recorded = {(a, d) for a, d in db.session.execute(select(OverdueWeek.area_code, OverdueWeek.week_end))}
+    kept = 0
+    for end in _ended_weeks(now(), weeks):
+        day = end.astimezone(UK).date()
+        missing = [a for a in areas if (a, day) not in recorded]
+        if missing:
+            counts = _overdue_at(missing, end)
+            for area in missing:
+                db.session.execute(insert_once(OverdueWeek.__table__, {
+                    "area_code": area, "week_end": day, "overdue": counts.get(area, 0)}, ["area_code", "week_end"]))
+            kept += len(missing)
+    return kept
+
+
 def weekly_trend(actor: Actor, weeks: int = TREND_WEEKS) -> list[tuple[date, int]]:
     """How many steps were overdue at the end of each of the last `weeks` weeks (UK), oldest first; the last
-    week is this one, so far. Each week is labelled with the Monday it ends on (today, for this week)."""
+    is this week so far. Each week is labelled with the Monday it ends on (today, for this week).
+
+    Ended weeks come from the counts the sweep keeps; a week not counted yet is counted here.
+    """
     areas, at = _scope(actor, None), now()
-    ends = [_week_end(at) - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    ends[-1] = at  # this week so far
-    earliest = ends[0]
-    overdue_at = [func.sum(case((and_(HumanTask.due_at < end, HumanTask.created_at <= end,
-                                      or_(HumanTask.completed_at.is_(None), HumanTask.completed_at > end)), 1),
-                                else_=0)) for end in ends]
-    # Only steps still open, or closed within the window, can have been overdue at any of its week ends.
-    counts = db.session.execute(
-        select(*overdue_at).where(HumanTask.area_code.in_(areas), HumanTask.due_at < at,
-                                  or_(HumanTask.status == "open", HumanTask.completed_at > earliest))).one()
-    return [(end.astimezone(UK).date(), int(n or 0)) for end, n in zip(ends, counts, strict=True)]
+    ended = _ended_weeks(at, weeks - 1)
+    days = [end.astimezone(UK).date() for end in ended]
+    kept: dict[date, dict[str, int]] = {}
+    for area, day, overdue in db.session.execute(
+            select(OverdueWeek.area_code, OverdueWeek.week_end, OverdueWeek.overdue)
+            .where(OverdueWeek.area_code.in_(areas), OverdueWeek.week_end.in_(days))):
+        kept.setdefault(day, {})[area] = overdue
+    trend = []
+    for end, day in zip(ended, days, strict=True):
+        counts = kept.get(day, {})
+        if set(counts) != set(areas):
+            counts = {**_overdue_at([a for a in areas if a not in counts], end), **counts}
+        trend.append((day, sum(counts.values())))
+    # Now, only open steps can be overdue: one indexed count, no history to read.
+    current = db.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.status == "open", HumanTask.due_at < at, HumanTask.area_code.in_(areas)))
+    trend.append((at.astimezone(UK).date(), int(current or 0)))
+    return trend
 
 
 @dataclass

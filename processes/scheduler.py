@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
 
-from . import alerts, incidents, notifications, runtime
+from . import alerts, incidents, meetings, notifications, oversight, runtime
 from .clock import now
 from .db import db
 from .errors import NotFound, WorkflowFailed
@@ -52,7 +52,14 @@ def _send_email(notification_id: int) -> Outcome:
     return Outcome(int(notifications.deliver_email(notification_id)))
 
 
-JOBS: dict[str, Callable[[int], Outcome]] = {"timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email}
+def _upkeep(_: int) -> Outcome:
+    """Count the weeks that have ended for the overdue trend, and keep MACE 1 meetings generated ahead."""
+    return Outcome(oversight.record_weeks() + meetings.generate_ahead())
+
+
+JOBS: dict[str, Callable[[int], Outcome]] = {
+    "timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email, "upkeep": _upkeep,
+}
 
 
 def _due_timers(limit: int, after: int) -> list[int]:
@@ -77,10 +84,15 @@ def _pending_email(limit: int, after: int) -> list[int]:
         .order_by(Notification.id).limit(limit)))
 
 
+def _due_upkeep(_limit: int, after: int) -> list[int]:
+    """One upkeep job (id 1) when a week has ended uncounted or the meetings run short of the weeks ahead."""
+    return [1] if not after and (oversight.weeks_to_record() or meetings.calendar_short()) else []
+
+
 # In this order, so that work run in process flows on within one sweep: a fired timer's new step can be
 # overdue at once, and an alert's emails go out straight after it.
 _DUE: dict[str, Callable[[int, int], list[int]]] = {
-    "timers": _due_timers, "alerts": _due_alerts, "email": _pending_email,
+    "timers": _due_timers, "alerts": _due_alerts, "email": _pending_email, "upkeep": _due_upkeep,
 }
 
 

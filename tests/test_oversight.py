@@ -117,3 +117,20 @@ def test_quarterly_trends_count_cases_and_the_places_of_concern_that_recur(peopl
     assert oversight.quarterly(people["mace_chair"], 2027, 2).by_area == {}
     south_only = oversight.quarterly(people["south_manager"], 2027, 1)
     assert south_only.recurring_locations == [], "another area's children are not counted for a south manager"
+
+
+def test_the_sweep_keeps_each_ended_weeks_count_once_and_the_trend_reads_it(people, three_children):
+    from processes import scheduler
+    from processes.models import OverdueWeek
+    from tests.helpers import swept
+    clock = three_children[0].clock
+    clock.move_to(uk(2027, 1, 20, 9, 0))
+    live = oversight.weekly_trend(people["team_manager"])
+    assert swept()["upkeep"] == [1], "a week has ended uncounted"
+    assert scheduler.run("upkeep", 1).done >= 12 * 2, "twelve weeks for each of the two areas"
+    assert swept()["upkeep"] == [], "nothing more to do until the next week ends"
+    kept = {(w.area_code, w.week_end): w.overdue for w in db.session.scalars(select(OverdueWeek))}
+    assert kept[("north", date(2027, 1, 11))] == 2 and kept[("south", date(2027, 1, 11))] == 0
+    assert oversight.weekly_trend(people["team_manager"]) == live, "stored counts agree with counting afresh"
+    three_children[0].complete("hub_decision")  # done later: the week that ended keeps what it was
+    assert oversight.weekly_trend(people["team_manager"])[-2] == (date(2027, 1, 18), 2)
