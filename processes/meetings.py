@@ -170,7 +170,8 @@ def _build(meeting: Meeting) -> Agenda:
     return Agenda(meeting, items, [(b, m) for b, m in moved])
 
 
-def _running_main(case_id: int) -> ProcessInstance:
+def running_main(case_id: int) -> ProcessInstance:
+    """The case's running instance of the main pathway process: the one its MACE 1 booking lives in."""
     instance = db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running",
                                       ProcessInstance.process_id == current_app.config["PATHWAY_KEY"])
@@ -199,7 +200,7 @@ def move_to_next(actor: Actor, booking_id: int, reason: str) -> Booking:
         raise Conflict("The meeting has started: record the outcome, or the chairs can amend the plan.")
     timescales = _timescales()
     target = timescales.next_meeting(booking.area_code, aware(booking.meeting_at).astimezone(UK).date())
-    instance = _running_main(booking.case_id)
+    instance = running_main(booking.case_id)
     at = now()
     booking.status = "moved"  # the pathway's projection of the move then books the new meeting, of the same kind
     db.session.add(BookingMove(booking_id=booking.id, to_meeting_at=target.starts_at, reason=reason,

@@ -46,10 +46,18 @@ def _engine(step: Callable[[], Any]) -> Any:
 
 def lock_instance(instance_id: int) -> ProcessInstance | None:
     """Load an instance holding its row lock (PostgreSQL) so changes to one instance queue up."""
+    _see_earlier_writes()
     return db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.id == instance_id)
         .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)
     )
+
+
+def _see_earlier_writes() -> None:
+    """A change made inside a larger one (the demo seed, a referral) must read what the earlier ones wrote:
+    the locked read refreshes the row, so writes still queued would otherwise be judged stale at commit.
+    A change on its own has nothing queued here and keeps its three round trips."""
+    write_queue.send_now(db.session)
 
 
 def _load(instance: ProcessInstance) -> BpmnWorkflow:
@@ -156,6 +164,7 @@ def _task_for_change(actor: Actor, task_id: int, also_by: frozenset[str] = froze
     Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
     task's status is re-read after any wait rather than taken from before it.
     """
+    _see_earlier_writes()
     row = db.session.execute(
         select(HumanTask, ProcessInstance).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         # Naming the instance by key too keeps the planner on primary keys even with stale statistics,
@@ -317,6 +326,10 @@ def set_variables(actor: Actor | None, instance_id: int, variables: dict[str, An
     before = Before.of(workflow)
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         task.data.update(variables)
+        if task.parent is not None:
+            # A waiting task takes its data from its parent again whenever Spiff updates it (as a timer is
+            # checked), so the parent must carry the new values too.
+            task.parent.data.update(variables)
     for task in workflow_sync.waiting_timers(workflow).values():
         if isinstance(task.task_spec.event_definition, TimeDateEventDefinition):
             task.internal_data.pop("event_value", None)  # Spiff keeps the date it first worked out

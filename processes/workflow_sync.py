@@ -203,9 +203,10 @@ def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str
             kind = replaced.kind
             if replaced.status == "booked":
                 replaced.status = "moved"
-                db.session.add(BookingMove(booking_id=replaced.id, to_meeting_at=meeting_at, moved_at=at,
-                                           reason="Plan not ready by the plan deadline: booked into the next "
-                                                  "meeting whose deadline is still ahead"))
+                late = replaced.plan_deadline < at.astimezone(UK).date()
+                db.session.add(BookingMove(booking_id=replaced.id, to_meeting_at=meeting_at, moved_at=at, reason=(
+                    "Plan not ready by the plan deadline: booked into the next meeting whose deadline is still ahead"
+                    if late else "Moved to another meeting by the pathway")))
     if kind is None:
         seen = db.session.scalar(select(Booking.id).where(Booking.case_id == case.id).limit(1)) is not None
         kind = "review" if seen else "new"

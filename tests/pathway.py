@@ -13,58 +13,12 @@ from sqlalchemy import select
 
 from processes import bundle_files, cases, repository, runtime
 from processes.db import db
-from processes.demo import PATHWAY_FOLDERS
+from processes.demo import ANSWERS, PATHWAY_FOLDERS
 from processes.identity import Actor
 from processes.models import Case, HumanTask, ProcessInstance
 from tests.helpers import open_tasks, swept
 
 KEY = "mace"
-
-# A valid answer for every user task of the pathway, by element id; tests override what they route on.
-ANSWERS: dict[str, dict[str, Any]] = {
-    "screen": {"referrer_agency": "school", "exploitation_types": ["criminal"],
-               "indicators": ["older_associates", "money_gifts"], "concern": "Seen with older youths after school",
-               "persons_of_concern": [{"description": "Older youth known as 'K'", "link": "associate"}],
-               "locations_of_concern": [{"place": "Underpass by the retail park", "location_type": "open_space"}],
-               "child_aware": True, "parents_aware": True},
-    "hub_decision": {"hub_decision": "allocate", "hub_reason": "Several indicators of criminal exploitation"},
-    "ric_record": {"vulnerabilities": ["excluded"], "threats": "Older group recruiting", "strengths": "Likes football",
-                   "information_sources": ["police", "school"], "next_steps": "RIC meeting",
-                   "risk_level": "High", "risk_level_reason": "Police and school intelligence agree"},
-    "ric_plan": {"meeting_held_on": "2027-01-11", "parents_invited": True, "young_person_invited": True,
-                 "threats_addressed": "Recruitment by the older group", "disruption_activities": ["patrols"],
-                 "safeguarding_responses": ["safety_plan"], "support": ["youth_worker"],
-                 "measures_of_success": [{"measure": "Attends school four days a week"}],
-                 "actions": [{"action": "Targeted patrols at the underpass", "agency": "police",
-                              "due_date": "2027-02-01"}],
-                 "young_person_views": "Wants to stay at his school", "parents_views": "Worried, supportive",
-                 "mace1_threshold_met": True},
-    "share_plan": {"shared_with_manager_on": "2027-01-12", "plain_language": True, "manager_agrees": True},
-    "circulate_plan": {"circulated_on": "2027-01-13", "circulated_to": ["police", "health"]},
-    "agency_update": {"agency": "police", "attendance": "deputy", "deputy_briefed": True,
-                      "agency_risk_view": "agree", "agency_plan_delivery": "on_track"},
-    "mace1_outcome": {"agencies_present": ["police", "health", "childrens_services"],
-                      "deputies": [{"agency": "police", "briefed": True}], "risk_level_agreed": True,
-                      "agreed_risk_level": "High", "plan_delivery": "on_track",
-                      "measures_of_success_agreed": "School attendance", "escalation_agreed": False,
-                      "mace1_outcome": "continue_review"},
-    "disseminate": {"disseminated_on": "2027-02-10", "forums": ["own_organisation", "child_in_need"]},
-    "update_parents": {"parents_updated_on": "2027-02-11", "update_method": "phone"},
-    "review_plan": {"changes_in_risk": "Fewer sightings with the group", "actions_taken": "Patrols in place",
-                    "support_needed": "None", "risk_level_now": "High", "review_outcome": "mace1"},
-    "agree_escalation": {"escalation_reason": "plan_not_succeeding", "accountable_agencies": ["education_access"],
-                         "response_required": "Find a school place", "respond_by": "2027-03-01"},
-    "agency_response": {"responding_agency": "education_access", "agency_response": "Place offered"},
-    "check_response": {"escalation_resolved": True, "response_summary": "School place from Monday"},
-    "escalate_onwards": {"escalated_to": ["head_of_service"], "escalated_on": "2027-03-05",
-                         "onward_reason": "No school place"},
-    "community_review": {"support_in_place": ["youth_worker"], "community_risk_level": "Low",
-                         "community_outcome": "close"},
-    "universal_services": {"advice_given": "Online safety advice to the family", "signposted_to": ["online_safety"]},
-    "return_interview": {"offered_on": "2027-01-20", "interview_response": "accepted", "held_on": "2027-01-21",
-                         "push_pull_factors": ["peer_influence"], "repeat_episode": False, "risk_increased": False},
-    "early_risk_review": {"early_review_risk_level": "High", "actions_agreed": "Strategy discussion"},
-}
 
 ROLE_OF_STEP = {
     "screen": "referrer", "hub_decision": "hub_practitioner", "ric_record": "allocated_worker",

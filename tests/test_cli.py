@@ -283,10 +283,16 @@ def test_demo_seed_creates_users_pathway_and_cases_once(app):
     assert (definition.key, definition.version) == (app.config["PATHWAY_KEY"], 1)
     assert definition.files == bundle_files.read_folder(*PATHWAY_FOLDERS)
 
-    assert count(Case) == 3
-    assert count(ProcessInstance, ProcessInstance.status == "running") == 3
+    children = len(demo.CHILDREN) + len(demo.FURTHER_ON) + len(demo.AT_THE_MEETING)
+    assert count(Case) == children
+    assert count(ProcessInstance, ProcessInstance.status == "running") == children
     open_by_case = {c: [t.element_id for t in open_tasks(c)] for c in db.session.scalars(select(Case.id))}
-    assert all(open_by_case.values()) and len(open_by_case) == 3
+    assert all(open_by_case.values()) and len(open_by_case) == children
+    assert count(HumanTask, HumanTask.status == "open", HumanTask.due_at < datetime.now(UTC)) >= 3, \
+        "a manager's dashboard has overdue steps to show"
+    outcomes = [t for t in db.session.scalars(select(HumanTask).where(HumanTask.element_id == "mace1_outcome"))]
+    assert len(outcomes) == len(demo.AT_THE_MEETING) and {t.status for t in outcomes} == {"open"}, \
+        "business support finds a meeting under way, its outcomes to record"
 
     tokens = printed_tokens(first.output)
     assert set(tokens) == expected_users
@@ -315,4 +321,4 @@ def test_a_demo_seed_that_fails_part_way_leaves_nothing_so_it_can_be_run_again(a
     assert (count(User), count(Area), count(ApiToken), count(ProcessDefinition)) == (0, 0, 0, 0)
     monkeypatch.setitem(app.config, "PATHWAY_KEY", "mace")
     assert run(app, "demo", "seed").exit_code == 0
-    assert count(Case) == 3
+    assert count(Case) == len(demo.CHILDREN) + len(demo.FURTHER_ON) + len(demo.AT_THE_MEETING)

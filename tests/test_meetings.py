@@ -187,3 +187,18 @@ def test_every_childs_outcome_can_be_recorded_in_the_meeting(people):
         for item in items:
             meetings.record_outcome(people["business_support"], meeting.id, item.booking.id, ANSWERS["mace1_outcome"])
         assert all(i.outcome_recorded for i in meetings.agenda(people["business_support"], meeting.id).items)
+
+
+def test_a_case_already_waiting_for_its_meeting_moves_with_its_timer(child, people):
+    walk(child, ["share_plan", "circulate_plan", "agency_update"])
+    [timer] = db.session.scalars(select(Timer)).all()
+    assert (timer.element_id, aware(timer.fire_at)) == ("meeting_day", FIRST_MEETING)
+    [item] = meetings.agenda(people["business_support"], meeting_at(FIRST_MEETING).id).items
+    meetings.move_to_next(people["business_support"], item.booking.id, "Chair unavailable for this case")
+    db.session.expire_all()
+    [timer] = db.session.scalars(select(Timer)).all()
+    assert aware(timer.fire_at) == uk(2027, 3, 9, 10, 0), "the waiting meeting timer follows the booking"
+    child.travel(FIRST_MEETING + timedelta(hours=1))
+    assert child.open_steps() == []
+    child.travel(uk(2027, 3, 9, 10, 1))
+    assert child.open_steps() == ["mace1_outcome"]
