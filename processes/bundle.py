@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -68,6 +69,8 @@ class ParsedBundle:
     # Variables the diagrams set for themselves (in scripts and as decision outputs): no caller may supply
     # them, or a start could skip the front door by naming where its cycle begins.
     computed: frozenset[str] = frozenset()
+    # The item variable of each step run once per item: it belongs to that run, not to the next cycle.
+    loop_items: frozenset[str] = frozenset()
 
     def _computed_names(self) -> frozenset[str]:
         names: set[str] = set()
@@ -149,7 +152,10 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
     forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
     ui_schemas = {name: json.loads(text) for name, text in files.items() if is_ui_schema(name)}
     bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms, ui_schemas=ui_schemas)
-    bundle.computed = bundle._computed_names()
+    bundle.loop_items = frozenset(
+        ts.input_item.bpmn_id for spec in bundle.all_specs() for ts in spec.task_specs.values()
+        if isinstance(ts, MultiInstanceTask) and ts.input_item is not None)
+    bundle.computed = bundle._computed_names() | bundle.loop_items
     if timescale_config.FILE_NAME in files:
         bundle.timescales = timescale_config.Timescales(json.loads(files[timescale_config.FILE_NAME]))
         bundle.script_engine = make_script_engine(bundle.timescales.script_functions())

@@ -103,7 +103,8 @@ def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Ca
             definition = repository.require_latest(instance.definition.key)
             if target not in bundles.for_definition(definition).specs:
                 definition = instance.definition  # a later version dropped the process: stay on ours
-            _start(definition, target, case, actor, dict(task.data), at, previous=instance)
+            carried = {k: v for k, v in task.data.items() if k not in bundles.for_definition(definition).loop_items}
+            _start(definition, target, case, actor, carried, at, previous=instance)
             return
 
 

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -144,6 +145,17 @@ def booking_of(workflow: BpmnWorkflow) -> tuple[str, str] | None:
     return None
 
 
+def step_name(task: Task, agencies: dict[str, str]) -> str:
+    """The step's name; one of a step run once per item (each agency's view, say) names its item too, by
+    the agency's name where the pathway's core agencies list it."""
+    name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+    spec = task.parent.task_spec if task.parent is not None else None
+    if not isinstance(spec, MultiInstanceTask) or spec.input_item is None:
+        return name
+    item = task.data.get(spec.input_item.bpmn_id)
+    return f"{name}: {agencies.get(item, item)}"[:255] if item not in (None, "") else name
+
+
 def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -> None:
     if spiff_ids:
         write_queue.queue(
@@ -158,11 +170,13 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     """Open rows for newly ready user tasks, cancel rows whose task left the ready state; same for timers."""
     ready = ready_user_tasks(workflow)
     _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
+    timescales = bundles.for_definition(instance.definition).timescales
+    agencies = timescales.core_agencies() if timescales else {}
     new_rows = [
         {
             "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
             "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name,
-            "name": task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            "name": step_name(task, agencies),
             "role": role_for_lane(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
             "status": "open", "created_at": at, "due_at": (due := _due_at(task, at)),
             "escalates": (escalates := properties(task).get(bundles.ESCALATE_PROPERTY) == "true"),

@@ -46,17 +46,24 @@ class Child:
     done: list[str] = field(default_factory=list)
 
     def open_steps(self) -> list[str]:
-        return sorted(t.element_id for t in open_tasks(self.case.id))
+        """The element ids of the open steps, each once (a step run per agency is open once per agency)."""
+        return sorted({t.element_id for t in open_tasks(self.case.id)})
+
+    def steps(self, element_id: str) -> list[HumanTask]:
+        return [t for t in open_tasks(self.case.id) if t.element_id == element_id]
 
     def step(self, element_id: str) -> HumanTask:
-        [task] = [t for t in open_tasks(self.case.id) if t.element_id == element_id]
+        [task] = self.steps(element_id)
         return task
 
     def complete(self, element_id: str, **answers: Any) -> HumanTask:
-        task = self.step(element_id)
-        runtime.complete_task(self.people[task.role], task.id, {**ANSWERS[element_id], **answers})
+        """Complete the open step, or every open instance of it (one per agency), by its role's person."""
+        tasks = self.steps(element_id)
+        assert tasks, f"{element_id} is not open: {self.open_steps()}"
+        for task in tasks:
+            runtime.complete_task(self.people[task.role], task.id, {**ANSWERS[element_id], **answers})
         self.done.append(element_id)
-        return task
+        return tasks[-1]
 
     def travel(self, when: datetime) -> None:
         """Move the clock on and let the sweep fire whatever timers fell due, as the scheduler would."""

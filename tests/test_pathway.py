@@ -16,7 +16,7 @@ from processes.errors import InvalidInput
 from processes.models import AuditEvent, HumanTask, Timer
 from processes.roles import ROLES
 from processes.working_days import UK
-from tests.pathway import ROLE_OF_STEP, child_on_pathway, deploy_pathway
+from tests.pathway import ANSWERS, ROLE_OF_STEP, child_on_pathway, deploy_pathway
 
 MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # north's next MACE 1 with a plan deadline ahead: Tue 9 Feb 2027
 FIRST_MEETING = datetime(2027, 2, 9, 10, 0, tzinfo=UTC)  # second Tuesday, 10:00 GMT
@@ -153,7 +153,10 @@ def test_the_plan_is_due_28_days_before_the_booked_meeting_and_circulated_5_work
     child.complete("share_plan")
     assert aware(child.step("circulate_plan").due_at) == uk(2027, 2, 2, 10, 0)
     child.complete("circulate_plan")
-    assert aware(child.step("agency_update").due_at) == uk(2027, 2, 8, 10, 0), "1 working day before"
+    views = child.steps("agency_update")
+    assert sorted(t.name for t in views) == ["Give your agency's view for MACE 1: Health",
+                                             "Give your agency's view for MACE 1: Police"], "one per agency circulated"
+    assert {aware(t.due_at) for t in views} == {uk(2027, 2, 8, 10, 0)}, "1 working day before"
     [timer] = db.session.scalars(select(Timer)).all()
     assert (timer.element_id, aware(timer.fire_at)) == ("meeting_started", FIRST_MEETING)
 
@@ -212,8 +215,13 @@ def test_the_outcome_opens_at_the_meeting_even_without_every_agency_view(child):
 def test_after_the_meeting_core_members_disseminate_and_the_worker_updates_the_parents(child):
     to_first_meeting(child)
     assert child.open_steps() == ["disseminate", "update_parents"]
-    for step in ("update_parents", "disseminate"):
-        assert aware(child.step(step).due_at) == uk(2027, 2, 16, 10, 1), f"{step}: 5 working days"
+    disseminations = child.steps("disseminate")
+    assert len(disseminations) == 3, "each agency represented shares the discussion within its own organisation"
+    for task in [*disseminations, child.step("update_parents")]:
+        assert aware(task.due_at) == uk(2027, 2, 16, 10, 1), f"{task.name}: 5 working days"
+    first = disseminations[0]
+    runtime.complete_task(child.people["core_member"], first.id, ANSWERS["disseminate"])
+    assert len(child.steps("disseminate")) == 2, "one agency's confirmation leaves the others' open"
     child.complete("disseminate")
     assert child.open_steps() == ["update_parents"], "the review waits until both are done"
     child.complete("update_parents")
