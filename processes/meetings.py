@@ -89,9 +89,11 @@ class MeetingSummary:
     items: int
 
 
+@atomic
 def upcoming(actor: Actor, weeks: int = 13) -> list[MeetingSummary]:
-    """The actor's areas' meetings from today, soonest first, with how many cases each has booked."""
+    """The actor's areas' meetings from today, soonest first, with how many cases each has booked. Audited."""
     require(actor, OVERSIGHT_ROLES, "see MACE 1 meetings")
+    audit.record(actor, "meetings.view")
     today = datetime.combine(now().astimezone(UK).date(), time(0), UK)
     booked = (select(Booking.area_code, Booking.meeting_at, func.count().label("n")).where(Booking.status == "booked")
               .group_by(Booking.area_code, Booking.meeting_at).subquery())
@@ -220,9 +222,12 @@ class Register:
     agencies: dict[str, str]
 
 
+@atomic
 def register(actor: Actor, meeting_id: int) -> Register:
+    """The meeting's attendance register, and the core agencies not represented. Audited."""
     require(actor, OVERSIGHT_ROLES, "see attendance registers")
     meeting = _visible_meeting(actor, meeting_id)
+    audit.record(actor, "meeting.register.view", detail=f"meeting {meeting.id}")
     agencies = _timescales().core_agencies()
     entries = list(db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)
                                       .order_by(Attendance.agency)))
@@ -288,6 +293,7 @@ class OutcomeLine:
     facts: dict[str, list[str]]
 
 
+@atomic
 def outcome_summary(actor: Actor, meeting_id: int) -> list[OutcomeLine]:
     """Each child's recorded outcome, for circulation after the meeting (from the reported answers)."""
     items = agenda(actor, meeting_id).items
@@ -306,10 +312,12 @@ def outcome_summary(actor: Actor, meeting_id: int) -> list[OutcomeLine]:
     return lines
 
 
+@atomic
 def ics(actor: Actor, meeting_id: int) -> bytes:
-    """An iCalendar invitation to the meeting; it names the area and time, never a child."""
+    """An iCalendar invitation to the meeting; it names the area and time, never a child. Audited."""
     require(actor, OVERSIGHT_ROLES, "download meeting invitations")
     meeting = _visible_meeting(actor, meeting_id)
+    audit.record(actor, "meeting.invitation", detail=f"meeting {meeting.id}")
     area = db.session.get(Area, meeting.area_code)
     starts = aware(meeting.starts_at)
     calendar = Calendar()

@@ -166,6 +166,10 @@ def test_the_invitation_is_an_ics_event_without_any_child(child, people):
     body = meetings.ics(people["business_support"], meeting_at(FIRST_MEETING).id).decode()
     assert "BEGIN:VEVENT" in body and "DTSTART:20270209T100000Z" in body and "SUMMARY:MACE 1: North" in body
     assert "Casey" not in body
+    meetings.register(people["mace_chair"], meeting_at(FIRST_MEETING).id)
+    meetings.upcoming(people["mace_chair"])
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"meeting.invitation", "meeting.register.view", "meetings.view"} <= actions, "every view is audited"
 
 
 def test_reported_answers_become_case_facts(child):
