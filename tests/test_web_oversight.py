@@ -180,6 +180,11 @@ def test_the_csv_holds_the_dashboards_rows_as_an_attachment_named_without_a_chil
                                                         "Write up the plan and share it with your manager", "7",
                                                         "overdue")
     assert client.get("/oversight.csv?due=on_time").get_data(as_text=True).count("\n") == 1, "the header alone"
+    page = text(client.get("/oversight"))
+    task = overdue.step("share_plan")
+    assert f'href="/tasks/{task.id}"' not in page and "Write up the plan" in page, \
+        "business support cannot open an allocated worker's step, so it is not a link"
+    assert f'href="/cases/{overdue.case.id}"' in page
 
 
 def test_csv_cells_that_look_like_formulas_stay_text(people, signed_in):

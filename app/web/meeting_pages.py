@@ -21,7 +21,7 @@ from .auth import actor
 from .oversight_pages import report_labels
 
 STATUS_NAMES = {"present": "Present", "deputy": "Deputy", "absent": "Absent"}
-ATTENDANCE_FIELDS = ("status", "attendee", "deputy_named_by", "deputy_briefed")
+ATTENDANCE_FIELDS = ("status", "attendee", "deputy_named_by", "deputy_briefed")  # in the order the page shows them
 # The order facts are listed in on the outcome summary; anything else recorded that day follows.
 SUMMARY_ORDER = ("mace1_outcome", "risk_level", "plan_delivery", "escalation_agreed")
 

@@ -12,15 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from processes import access, diagrams, facts, identity, meetings, oversight, repository
 from processes import bundle as bundles
-from processes import diagrams, facts, identity, meetings, oversight, repository
 from processes.clock import now
 from processes.errors import NotFound
 from processes.working_days import UK
 
 from . import formkit, heatmap
 from .auth import actor
-from .display import uk_date
 
 PAGE_SIZE = 25
 BUCKET_NAMES = {"overdue": "Overdue", "due_this_week": "Due this week", "on_time": "On time"}
@@ -71,7 +70,7 @@ def dashboard():
     }
     trend_chart = {
         "kind": "line",
-        "labels": [uk_date(day) for day, _ in trend],
+        "labels": [f"{day.day} {day:%b}" for day, _ in trend],  # short on the axis; the table gives the year
         "series": [{"label": "Overdue steps", "colour": "#1d70b8", "data": [n for _, n in trend]}],
         "axis": "Overdue steps",
     }
@@ -90,6 +89,8 @@ def dashboard():
         area_rows=linked(board.by_area, "area", areas),
         assignee_rows=[(key, "Not claimed" if key == UNCLAIMED else key, None, counts)
                        for key, counts in _ordered(board.by_assignee)],
+        # Business support see every open step but open only their own role's: the others are not linked.
+        openable={row.task.id for row in board.rows if access.can_see_task(me, row.task)},
         due_links={b: url_for("web.oversight", **(args | {"due": b})) for b in oversight.BUCKETS},
         totals=totals, trend=trend, bucket_names=BUCKET_NAMES, stage_chart=stage_chart, trend_chart=trend_chart)
 
