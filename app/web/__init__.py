@@ -1,4 +1,5 @@
-"""The practitioners' web app: sign-in, inbox, task forms, case pages and referrals, in GOV.UK Frontend."""
+"""The practitioners' web app: sign-in, inbox, task forms, case pages, referrals, oversight and MACE 1 meetings,
+in GOV.UK Frontend."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from processes.errors import ServiceError
 
-from . import auth, display, views
+from . import auth, display, meeting_pages, oversight_pages, views
 
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -22,6 +23,8 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Routes are added once per process; each app made by the factory then registers the same blueprint.
 views.register(web)
 auth.register(web)
+oversight_pages.register(web)
+meeting_pages.register(web)
 
 
 def _is_web_request() -> bool:

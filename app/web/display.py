@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from processes.clock import aware, now
+from processes.meetings import OVERSIGHT_ROLES
 from processes.roles import ROLES
 from processes.working_days import UK
 
@@ -30,6 +31,8 @@ ACTIONS = {
     "message.deliver": "Event recorded",
     "email.failed": "An alert email could not be delivered",
     "incident.retry": "Failed step retried",
+    "booking.move": "Moved to a later MACE 1 meeting",
+    "instance.variables": "Pathway details changed",
 }
 
 
@@ -54,6 +57,15 @@ def uk_datetime(value: datetime | None) -> str:
     return f"{local.day} {local:%B %Y} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
+def uk_time(value: datetime | None) -> str:
+    """A UK clock time, GOV.UK style: 10am, 10:15am."""
+    if value is None:
+        return ""
+    local = aware(value).astimezone(UK)
+    hour = local.hour % 12 or 12
+    return f"{hour}{'' if local.minute == 0 else f':{local:%M}'}{'am' if local.hour < 12 else 'pm'}"
+
+
 def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str, str]:
     """(words, tag colour) for a step's due time; overdue says by how many days, not by colour alone."""
     if due_at is None:
@@ -73,6 +85,15 @@ def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str,
         days = (due_day - today).days
         return f"Due in {days} day{'s' if days != 1 else ''}", "govuk-tag--yellow"
     return f"Due {uk_date(due)}", "govuk-tag--blue"
+
+
+def days(value: float | None) -> str:
+    """A length of time in days, to one decimal place: "4.5 days", "1 day"."""
+    if value is None:
+        return "No target"
+    rounded = round(value, 1)
+    text = f"{rounded:.1f}".removesuffix(".0")
+    return f"{text} day{'' if text == '1' else 's'}"
 
 
 def answer_kind(schema: dict[str, Any]) -> str:
@@ -100,8 +121,10 @@ def answer_text(schema: dict[str, Any], value: Any) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(uk_date=uk_date, uk_datetime=uk_datetime)
+    app.jinja_env.filters.update(uk_date=uk_date, uk_datetime=uk_datetime, uk_time=uk_time)
     app.jinja_env.globals.update(due_state=due_state, answer_kind=answer_kind, answer_text=answer_text,
+                                 oversees=lambda actor: bool(actor.roles & OVERSIGHT_ROLES),
+                                 days=days,
                                  action_label=lambda action: ACTIONS.get(action, formkit.humanise(action)),
                                  item_schema=formkit.item_schema, ordered_fields=formkit.ordered,
                                  option_label=formkit.option_label,

@@ -34,14 +34,15 @@ class Server:
     url: str
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[Server]:
+def serve(tmp_path_factory, pathway_key: str = PATHWAY) -> Iterator[Server]:
+    """The app on a free loopback port, over a fresh SQLite file; its thread runs in this process, so
+    time_machine moves its clock too."""
     if not ASSETS.is_file():
         skip_or_fail("The web assets are not built (make setup runs npm ci and npm run build)")
     if not AXE.is_file():
         skip_or_fail("node_modules/axe-core is missing: make setup installs it with npm ci")
     database = tmp_path_factory.mktemp("browser") / "web.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "PATHWAY_KEY": PATHWAY,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "PATHWAY_KEY": pathway_key,
                       "SIGN_IN_RATE_LIMIT": "100 per minute"})
     with app.app_context():
         upgrade()
@@ -51,6 +52,11 @@ def server(tmp_path_factory) -> Iterator[Server]:
     yield Server(app, f"http://127.0.0.1:{httpd.server_port}")
     httpd.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[Server]:
+    yield from serve(tmp_path_factory)
 
 
 @dataclass
@@ -85,11 +91,7 @@ def world(server) -> Iterator[World]:
         repository.deploy(None, PATHWAY, bundle("screening"))
         db.session.remove()
     yield World(server)
-    with server.app.app_context():
-        with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-        db.session.remove()
+    empty_tables(server.app)
 
 
 class AxeChecked:
@@ -141,6 +143,14 @@ def browse(chromium, server, axe):
     yield open_browser
     for context in contexts:
         context.close()
+
+
+def empty_tables(app: Flask) -> None:
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.session.remove()
 
 
 def sign_in(page, axe: AxeChecked, username: str) -> None:

@@ -1,5 +1,6 @@
 // Builds the web app's front-end into app/web/static/build/ from node_modules: our Sass over GOV.UK
-// Frontend, and the few vendor files the pages load (GOV.UK Frontend JS and images, the bpmn-js viewer).
+// Frontend, and the few vendor files the pages load (GOV.UK Frontend JS and images, the bpmn-js viewer,
+// Chart.js for the oversight charts).
 // Run by `make setup` (npm run build) and by the Dockerfile's asset stage; nothing is loaded from a CDN.
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -26,6 +27,8 @@ const copies = {
   "bpmn-js/dist/bpmn-navigated-viewer.production.min.js": "bpmn-navigated-viewer.production.min.js",
   "bpmn-js/dist/assets/diagram-js.css": "diagram-js.css",
   "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js.css",
+  // The UMD build sets window.Chart; the oversight pages load it as a plain script (no inline code, no CDN).
+  "chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
 };
 for (const [from, to] of Object.entries(copies)) {
   mkdirSync(dirname(join(out, to)), { recursive: true });

@@ -1,0 +1,236 @@
+"""MACE 1 meeting pages: upcoming meetings, a meeting's agenda (moving a case on, the attendance register, the
+invitation), recording a child's outcome with the pathway's own form, and the printable outcome summary.
+
+`processes.meetings` decides who may see and do what and audits it; these views only draw and translate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+
+from processes import bundle as bundles
+from processes import forms, identity, meetings, repository
+from processes.clock import aware, now
+from processes.errors import Conflict, InvalidInput, NotFound
+from processes.workflow_sync import OUTCOME_STEP
+
+from . import formkit
+from .auth import actor
+from .oversight_pages import report_labels
+
+STATUS_NAMES = {"present": "Present", "deputy": "Deputy", "absent": "Absent"}
+ATTENDANCE_FIELDS = ("status", "attendee", "deputy_named_by", "deputy_briefed")  # in the order the page shows them
+# The order facts are listed in on the outcome summary; anything else recorded that day follows.
+SUMMARY_ORDER = ("mace1_outcome", "risk_level", "plan_delivery", "escalation_agreed")
+
+
+def _plain(message: str) -> str:
+    """GOV.UK error messages have no full stop."""
+    return message.rstrip(". ")
+
+
+def meeting_list():
+    me = actor()
+    found = meetings.upcoming(me)
+    return render_template("meetings/list.html", found=found, areas=identity.area_names(me.areas))
+
+
+def _attendance_rows(register: meetings.Register, raw: dict[str, dict[str, str]] | None,
+                     errors: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """One row per core agency, from what was posted or else what the register holds."""
+    recorded = {e.agency: e for e in register.entries}
+    rows = []
+    for code, name in register.agencies.items():
+        if raw is not None:
+            values = raw.get(code, {})
+        elif code in recorded:
+            e = recorded[code]
+            values = {"status": e.status, "attendee": e.attendee or "", "deputy_named_by": e.deputy_named_by or "",
+                      "deputy_briefed": {True: "yes", False: "no"}.get(e.deputy_briefed, "")}
+        else:
+            values = {}
+        rows.append({"code": code, "name": name, "values": values,
+                     "errors": {f: errors[(code, f)] for f in ATTENDANCE_FIELDS if (code, f) in errors}})
+    return rows
+
+
+def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendance=None,
+          attendance_errors: dict[tuple[str, str], str] | None = None, conflict: str | None = None,
+          status: int = 200):
+    me = actor()
+    agenda = meetings.agenda(me, meeting_id)
+    register = meetings.register(me, meeting_id)
+    attendance_errors = attendance_errors or {}
+    rows = _attendance_rows(register, raw_attendance, attendance_errors)
+    error_list = []
+    if moving and moving.get("error"):
+        error_list.append((f"reason-{moving['booking_id']}", moving["error"]))
+    for row in rows:
+        for name in ATTENDANCE_FIELDS:
+            if name in row["errors"]:
+                error_list.append((f"{row['code']}-{name.replace('_', '-')}", row["errors"][name]))
+    return render_template(
+        "meetings/meeting.html", agenda=agenda, meeting=agenda.meeting, register=register, rows=rows,
+        area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
+        started=aware(agenda.meeting.starts_at) <= now(), runs=bool(me.roles & meetings.RUNS_MEETINGS),
+        moving=moving or {}, conflict=conflict, error_list=error_list, status_names=STATUS_NAMES), status
+
+
+def meeting(meeting_id: int):
+    return _page(meeting_id)
+
+
+def _on_agenda(meeting_id: int, booking_id: int) -> tuple[meetings.Agenda, meetings.AgendaItem]:
+    agenda = meetings.agenda(actor(), meeting_id)
+    item = next((i for i in agenda.items if i.booking.id == booking_id), None)
+    if item is None:
+        raise NotFound(f"No case {booking_id} on the agenda of meeting {meeting_id}.")
+    return agenda, item
+
+
+def move(meeting_id: int, booking_id: int):
+    me = actor()
+    meetings.require(me, meetings.RUNS_MEETINGS, "move a case to another meeting")
+    _on_agenda(meeting_id, booking_id)
+    reason = request.form.get("reason", "")
+    try:
+        meetings.move_to_next(me, booking_id, reason)
+    except InvalidInput as invalid:
+        message = _plain(next(iter(invalid.errors.values()))[0])
+        return _page(meeting_id, moving={"booking_id": booking_id, "reason": reason, "error": message}, status=400)
+    except Conflict as error:
+        return _page(meeting_id, conflict=error.message, status=409)
+    # Flashed messages live in the session cookie: they name no child.
+    flash("The case is moved to the next meeting. The reason is kept under 'Moved to a later meeting'.", "success")
+    return redirect(url_for("web.meeting", meeting_id=meeting_id))
+
+
+def attendance(meeting_id: int):
+    me = actor()
+    meetings.require(me, meetings.RUNS_MEETINGS, "keep the attendance register")
+    agencies = meetings.register(me, meeting_id).agencies
+    raw: dict[str, dict[str, str]] = {}
+    entries, codes = [], []
+    for code in agencies:
+        values = {name: request.form.get(f"{code}-{name}", "").strip() for name in ATTENDANCE_FIELDS}
+        raw[code] = values
+        if not any(values.values()):
+            continue  # nothing said about this agency: it stays off the register (not represented)
+        entries.append({"agency": code, "status": values["status"] or None, "attendee": values["attendee"],
+                        "deputy_named_by": values["deputy_named_by"],
+                        "deputy_briefed": {"yes": True, "no": False}.get(values["deputy_briefed"])})
+        codes.append(code)
+    try:
+        meetings.record_attendance(me, meeting_id, entries)
+    except InvalidInput as invalid:
+        errors = {}
+        for path, messages in invalid.errors.items():
+            _, index, name = path.split(".", 2)
+            if index.isdigit() and int(index) < len(codes):
+                errors[(codes[int(index)], "status" if name == "agency" else name)] = _plain(messages[0])
+        return _page(meeting_id, raw_attendance=raw, attendance_errors=errors, status=400)
+    flash("The attendance register is saved.", "success")
+    return redirect(url_for("web.meeting", meeting_id=meeting_id) + "#attendance")
+
+
+def _outcome_form():
+    """The form of the pathway's MACE 1 outcome step, as its diagram names it (latest version)."""
+    definition = repository.require_latest(current_app.config["PATHWAY_KEY"])
+    for spec in bundles.for_definition(definition).all_specs():
+        task_spec = spec.task_specs.get(OUTCOME_STEP)
+        if task_spec is not None:
+            form = getattr(task_spec, "extensions", {}).get("properties", {}).get(bundles.FORM_PROPERTY)
+            return definition, form, forms.schema_for(definition, form), forms.ui_schema_for(definition, form)
+    raise NotFound(f"The pathway has no '{OUTCOME_STEP}' step.")
+
+
+def outcome(meeting_id: int, booking_id: int):
+    me = actor()
+    meetings.require(me, meetings.RUNS_MEETINGS, "record MACE 1 outcomes")
+    agenda, item = _on_agenda(meeting_id, booking_id)
+    definition, form, schema, ui = _outcome_form()
+    errors: dict[str, str] = {}
+    conflict = None
+    status = 200
+    if request.method == "GET":
+        raw: dict[str, Any] = {}
+    else:
+        raw = formkit.raw_from_form(schema, request.form)
+        action = request.form.get("action", "record")
+        if action.startswith("add:"):
+            formkit.add_row(schema, raw, action[4:])
+        elif action.startswith("remove:"):
+            name, _, index = action[7:].rpartition(":")
+            formkit.remove_row(raw, name, int(index) if index.isdigit() else -1)
+        else:
+            data, errors = formkit.data_from_raw(schema, raw)
+            try:
+                if errors:
+                    forms.validate(definition, form, data)  # every field's problem at once, nothing saved
+                else:
+                    meetings.record_outcome(me, meeting_id, booking_id, data)
+                    flash("The outcome is recorded and the child's pathway has moved on.", "success")
+                    return redirect(url_for("web.meeting", meeting_id=meeting_id))
+            except InvalidInput as invalid:
+                errors = formkit.friendly_errors(schema, invalid.errors, data) | errors
+            except Conflict as error:
+                conflict = error.message
+                status = 409
+            if errors:
+                status = 400
+    fields = formkit.fields(schema, ui, raw, errors)
+    area = agenda.meeting.area_code
+    return render_template("meetings/outcome.html", item=item, meeting=agenda.meeting, fields=fields,
+                           error_list=formkit.error_list(fields), conflict=conflict,
+                           title=schema.get("title") or "MACE 1 outcome", description=schema.get("description"),
+                           area_name=identity.area_names({area}).get(area)), status
+
+
+def _fact_titles(schema: dict[str, Any]) -> dict[str, str]:
+    return {prop["x-report"]: prop.get("title") or formkit.humanise(name)
+            for name, prop in schema.get("properties", {}).items() if "x-report" in prop}
+
+
+def summary(meeting_id: int):
+    me = actor()
+    agenda = meetings.agenda(me, meeting_id)
+    lines = meetings.outcome_summary(me, meeting_id)
+    register = meetings.register(me, meeting_id)
+    definition, _, schema, _ = _outcome_form()
+    labels = report_labels(definition)
+    titles = {"risk_level": "Risk level", "escalation_agreed": "Escalation agreed",
+              "person_of_concern": "Persons of concern", "location_of_concern": "Locations of concern",
+              "exploitation_type": "Types of exploitation"} | _fact_titles(schema)
+
+    def text(kind: str, value: str) -> str:
+        if value in ("True", "False"):
+            return "Yes" if value == "True" else "No"
+        return labels.get(kind, {}).get(value, value)
+
+    shown = [(line, [(titles.get(kind, formkit.humanise(kind)), [text(kind, v) for v in line.facts[kind]])
+                     for kind in sorted(line.facts, key=lambda k: (*SUMMARY_ORDER, k).index(k))])
+             for line in lines]
+    return render_template("meetings/summary.html", meeting=agenda.meeting, shown=shown, register=register,
+                           area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
+                           status_names=STATUS_NAMES)
+
+
+def meeting_ics(meeting_id: int):
+    response = Response(meetings.ics(actor(), meeting_id), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'attachment; filename="mace1-meeting-{meeting_id}.ics"'
+    return response
+
+
+def register(web: Blueprint) -> None:
+    ids = "int(max=2147483647)"
+    web.add_url_rule("/meetings", "meetings", meeting_list)
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>", "meeting", meeting)
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>.ics", "meeting_ics", meeting_ics)
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/summary", "meeting_summary", summary)
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/attendance", "attendance", attendance, methods=["POST"])
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/items/<{ids}:booking_id>/move", "move_booking", move,
+                     methods=["POST"])
+    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/items/<{ids}:booking_id>/outcome", "outcome", outcome,
+                     methods=["GET", "POST"])
