@@ -136,12 +136,18 @@ def _opened_days_ago(case_id: int, days: int) -> None:
 
 
 def _meeting_under_way(people: dict[str, Actor], pathway_key: str) -> None:
-    """Walk two south cases to MACE 1 and move them into a meeting that started half an hour ago, so its
-    outcomes can be recorded at once; the pathway's own timer opens each outcome step."""
-    started = now() - timedelta(minutes=30)
-    day = started.astimezone(UK).date()
-    booking: dict[str, Any] = {"date": started.isoformat(), "day": day.isoformat(),
-                               "plan_deadline": (day - timedelta(days=28)).isoformat()}
+    """Walk two south cases to MACE 1 and move them into the area's latest meeting to have started (on its
+    cadence), so business support can record their outcomes at once; the pathway's own timer opens each."""
+    timescales = meetings.pathway_timescales()
+    at = now()
+    days = timescales.meeting_days("south", (at - timedelta(days=40)).astimezone(UK).date())
+    latest = None
+    for day in days:
+        if timescales.meeting_at("south", day) > at:
+            break
+        latest = day
+    booking: dict[str, Any] = {"date": timescales.meeting_at("south", latest).isoformat(), "day": latest.isoformat(),
+                               "plan_deadline": timescales.plan_deadline(latest).isoformat()}
     for child in AT_THE_MEETING:
         case_id = _referral(people, "south", child, pathway_key)
         _walk(people, case_id, TO_THE_MEETING)

@@ -28,7 +28,8 @@ PLAN_STEP = "share_plan"
 ATTENDANCE = ("present", "deputy", "absent")
 
 
-def _timescales() -> Timescales:
+def pathway_timescales() -> Timescales:
+    """The timescales and MACE 1 calendar of the latest deployed pathway."""
     definition = repository.require_latest(current_app.config["PATHWAY_KEY"])
     timescales = bundles.for_definition(definition).timescales
     if timescales is None:
@@ -49,6 +50,7 @@ def _visible_meeting(actor: Actor, meeting_id: int) -> Meeting:
 
 
 AHEAD_WEEKS = 13
+RECENT_DAYS = 7  # meetings this recent stay listed: their outcomes may still be being recorded
 
 
 def calendar_short(weeks: int = 8) -> bool:
@@ -64,7 +66,7 @@ def generate_ahead(weeks: int = AHEAD_WEEKS) -> int:
     """Create each area's meetings for the coming weeks from the cadence configured; returns how many are new."""
     if repository.latest_version(current_app.config["PATHWAY_KEY"]) is None:
         return 0  # nothing deployed yet: no calendar to follow
-    timescales, today = _timescales(), now().astimezone(UK).date()
+    timescales, today = pathway_timescales(), now().astimezone(UK).date()
     horizon = today + timedelta(weeks=weeks)
     existing = {(area, aware(starts)) for area, starts in db.session.execute(
         select(Meeting.area_code, Meeting.starts_at).where(Meeting.starts_at >= datetime.combine(today, time(0), UK)))}
@@ -91,17 +93,18 @@ class MeetingSummary:
 
 @atomic
 def upcoming(actor: Actor, weeks: int = 13) -> list[MeetingSummary]:
-    """The actor's areas' meetings from today, soonest first, with how many cases each has booked. Audited."""
+    """The actor's areas' meetings of the last week (outcomes may still be being recorded) and the coming
+    `weeks`, soonest first, with how many cases each has booked. Audited."""
     require(actor, OVERSIGHT_ROLES, "see MACE 1 meetings")
     audit.record(actor, "meetings.view")
-    today = datetime.combine(now().astimezone(UK).date(), time(0), UK)
+    today = datetime.combine(now().astimezone(UK).date() - timedelta(days=RECENT_DAYS), time(0), UK)
     booked = (select(Booking.area_code, Booking.meeting_at, func.count().label("n")).where(Booking.status == "booked")
               .group_by(Booking.area_code, Booking.meeting_at).subquery())
     rows = db.session.execute(
         select(Meeting, func.coalesce(booked.c.n, 0))
         .outerjoin(booked, (booked.c.area_code == Meeting.area_code) & (booked.c.meeting_at == Meeting.starts_at))
         .where(Meeting.area_code.in_(actor.areas), Meeting.starts_at >= today,
-               Meeting.starts_at < today + timedelta(weeks=weeks))
+               Meeting.starts_at < today + timedelta(weeks=weeks, days=RECENT_DAYS))
         .order_by(Meeting.starts_at, Meeting.area_code))
     return [MeetingSummary(meeting, count) for meeting, count in rows]
 
@@ -200,7 +203,7 @@ def move_to_next(actor: Actor, booking_id: int, reason: str) -> Booking:
         raise Conflict(f"Booking {booking_id} was already moved.")
     if aware(booking.meeting_at) <= now():
         raise Conflict("The meeting has started: record the outcome, or the chairs can amend the plan.")
-    timescales = _timescales()
+    timescales = pathway_timescales()
     target = timescales.next_meeting(booking.area_code, aware(booking.meeting_at).astimezone(UK).date())
     instance = running_main(booking.case_id)
     at = now()
@@ -228,7 +231,7 @@ def register(actor: Actor, meeting_id: int) -> Register:
     require(actor, OVERSIGHT_ROLES, "see attendance registers")
     meeting = _visible_meeting(actor, meeting_id)
     audit.record(actor, "meeting.register.view", detail=f"meeting {meeting.id}")
-    agencies = _timescales().core_agencies()
+    agencies = pathway_timescales().core_agencies()
     entries = list(db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)
                                       .order_by(Attendance.agency)))
     there = {e.agency for e in entries if e.status in ("present", "deputy")}
@@ -240,7 +243,7 @@ def record_attendance(actor: Actor, meeting_id: int, entries: list[dict[str, Any
     """Record who attended for each agency: its core member, a deputy they named and briefed, or no one."""
     require(actor, RUNS_MEETINGS, "keep the attendance register")
     meeting = _visible_meeting(actor, meeting_id)
-    agencies = _timescales().core_agencies()
+    agencies = pathway_timescales().core_agencies()
     errors: dict[str, list[str]] = {}
     for n, entry in enumerate(entries):
         where = f"entries.{n}"
