@@ -13,6 +13,7 @@ from . import bundle as bundles
 from .clock import aware
 from .db import db
 from .models import HumanTask, ProcessDefinition
+from .working_days import days_overdue
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Which state wins when several steps meet on one element (a loop, or a call activity's stage).
@@ -109,5 +110,5 @@ def diagram(definition: ProcessDefinition, process_id: str, steps: Iterable[Huma
                 result.states[element] = state
                 result.links[element] = step.id
                 if state == "overdue":
-                    result.days_overdue[element] = (at - aware(step.due_at)).days
+                    result.days_overdue[element] = days_overdue(aware(step.due_at), at)
     return result

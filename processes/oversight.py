@@ -19,7 +19,7 @@ from .identity import Actor
 from .meetings import OVERSIGHT_ROLES, require
 from .models import Area, Case, CaseFact, HumanTask, OverdueWeek, User
 from .transaction import atomic
-from .working_days import UK
+from .working_days import UK, days_overdue
 
 BUCKETS = ("overdue", "due_this_week", "on_time")
 TREND_WEEKS = 12
@@ -110,8 +110,7 @@ def dashboard(actor: Actor, filters: Filters | None = None, limit: int = 50, off
 
 
 def _row(task: HumanTask, child_name: str, assignee: str | None, at: datetime) -> Row:
-    due = aware(task.due_at)
-    return Row(task, child_name, assignee, max(0, (at - due).days) if due and due < at else 0)
+    return Row(task, child_name, assignee, days_overdue(aware(task.due_at), at))
 
 
 @atomic

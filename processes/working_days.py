@@ -36,6 +36,14 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return wall.replace(tzinfo=UK).astimezone(start.tzinfo)
 
 
+def days_overdue(due_at: datetime | None, at: datetime) -> int:
+    """How many days a step is overdue, by UK calendar dates as people read them: due yesterday is 1 day
+    overdue, however few hours ago that was; 0 when it is not overdue (or overdue since earlier today)."""
+    if due_at is None or due_at >= at:
+        return 0
+    return max(0, (at.astimezone(UK).date() - due_at.astimezone(UK).date()).days)
+
+
 def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (negative if `end` is earlier)."""
     if end < start:

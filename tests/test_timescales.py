@@ -155,3 +155,13 @@ def test_a_timescale_named_in_documentation_is_not_an_expression_but_a_computed_
     files["referral.bpmn"] = files["referral.bpmn"].replace(old, """value='due_after(which)'""")
     expected = 'due_after takes the name of a timescale in quotes first, e.g. due_after("hub_decision").'
     assert deploy_problems(files) == [("referral.bpmn", "hub_decision", expected)]
+
+
+def test_days_overdue_count_uk_calendar_days():
+    from processes.working_days import days_overdue
+    due = datetime(2027, 1, 5, 23, 30, tzinfo=UTC)  # 23:30 GMT on Tuesday
+    assert days_overdue(due, datetime(2027, 1, 6, 0, 30, tzinfo=UTC)) == 1, "an hour later, but the next day"
+    assert days_overdue(due, datetime(2027, 1, 5, 23, 45, tzinfo=UTC)) == 0, "overdue since earlier today"
+    assert days_overdue(due, datetime(2027, 1, 5, 9, 0, tzinfo=UTC)) == 0 and days_overdue(None, due) == 0
+    summer = datetime(2027, 6, 1, 23, 30, tzinfo=UTC)  # 00:30 BST on 2 June: already the 2nd in the UK
+    assert days_overdue(summer, datetime(2027, 6, 2, 22, 0, tzinfo=UTC)) == 0

@@ -136,7 +136,7 @@ def test_forms_on_the_meeting_page_need_their_csrf_token(child, signed_in):
 
 @pytest.fixture
 def overdue(child):
-    """The child's plan is overdue: its deadline was 12 January, and it is now 20 January."""
+    """The child's plan is overdue: its deadline was the end of 12 January, and it is now 20 January: 8 days."""
     child.clock.move_to(uk(2027, 1, 20, 12, 0))
     return child
 
@@ -145,7 +145,7 @@ def test_the_dashboard_shows_overdue_steps_with_links_counts_and_chart_data(over
     page = text(signed_in("team_manager").get("/oversight"))
     task = overdue.step("share_plan")
     assert f'href="/tasks/{task.id}"' in page and f'href="/cases/{overdue.case.id}"' in page
-    assert "Overdue by 7 days" in page and 'data-days-overdue="7"' in page, "as many days as the CSV says"
+    assert "Overdue by 8 days" in page and 'data-days-overdue="8"' in page, "as many days as the CSV says"
     assert re.search(r'id="by-stage".*Plan write-up and circulation', page, re.S)
     stage_chart = json.loads(re.search(r'<script type="application/json" id="stage-chart-data">(.*?)</script>',
                                        page, re.S).group(1))
@@ -177,7 +177,7 @@ def test_the_csv_holds_the_dashboards_rows_as_an_attachment_named_without_a_chil
     assert rows[0][:3] == ["task_id", "case_id", "child"]
     [row] = rows[1:]
     assert (row[1], row[2], row[4], row[8], row[9]) == (str(overdue.case.id), "Casey Fictional",
-                                                        "Write up the plan and share it with your manager", "7",
+                                                        "Write up the plan and share it with your manager", "8",
                                                         "overdue")
     assert client.get("/oversight.csv?due=on_time").get_data(as_text=True).count("\n") == 1, "the header alone"
     page = text(client.get("/oversight"))

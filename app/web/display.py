@@ -10,7 +10,7 @@ from flask import Flask
 from processes.clock import aware, now
 from processes.meetings import OVERSIGHT_ROLES
 from processes.roles import ROLES
-from processes.working_days import UK
+from processes.working_days import UK, days_overdue
 
 from . import formkit
 
@@ -75,7 +75,7 @@ def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str,
     today = at.astimezone(UK).date()
     due_day = due.astimezone(UK).date()
     if due < at:
-        days = (today - due_day).days
+        days = days_overdue(due, at)
         if days < 1:
             return "Overdue today", "govuk-tag--red"
         return f"Overdue by {days} day{'s' if days != 1 else ''}", "govuk-tag--red"
