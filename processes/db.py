@@ -25,6 +25,9 @@ db = SQLAlchemy(model_class=Base)
 
 
 def insert_once(table: Table, row: dict[str, Any], keys: list[str]) -> Insert:
-    """INSERT that does nothing when a row with the same `keys` exists (PostgreSQL and SQLite alike)."""
+    """INSERT that does nothing when a row with the same `keys` exists (PostgreSQL and SQLite alike).
+
+    Inline, so it asks for nothing back: queued, it travels in psycopg's pipeline with the commit.
+    """
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(**row).on_conflict_do_nothing(index_elements=keys)
+    return dialect.insert(table).values(**row).on_conflict_do_nothing(index_elements=keys).inline()

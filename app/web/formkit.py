@@ -365,3 +365,16 @@ def error_list(found: list[Field]) -> list[tuple[str, str]]:
         for row in one.rows:
             listed += error_list(row)
     return listed
+
+
+def row_action(schema: dict[str, Any], raw: dict[str, Any], action: str) -> bool:
+    """Apply an "Add another" (`add:<field>`) or "Remove" (`remove:<field>:<row>`) button to the posted
+    answers; False when the button was not one of those (the form is being sent)."""
+    if action.startswith("add:"):
+        add_row(schema, raw, action[4:])
+        return True
+    if action.startswith("remove:"):
+        name, _, index = action[7:].rpartition(":")
+        remove_row(raw, name, int(index) if index.isdigit() else -1)
+        return True
+    return False

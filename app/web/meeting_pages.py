@@ -159,12 +159,7 @@ def outcome(meeting_id: int, booking_id: int):
     else:
         raw = formkit.raw_from_form(schema, request.form)
         action = request.form.get("action", "record")
-        if action.startswith("add:"):
-            formkit.add_row(schema, raw, action[4:])
-        elif action.startswith("remove:"):
-            name, _, index = action[7:].rpartition(":")
-            formkit.remove_row(raw, name, int(index) if index.isdigit() else -1)
-        else:
+        if not formkit.row_action(schema, raw, action):
             data, errors = formkit.data_from_raw(schema, raw)
             try:
                 if errors:

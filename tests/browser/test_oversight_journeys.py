@@ -86,7 +86,7 @@ def test_journey_a_manager_sees_overdue_steps_and_drills_into_one(pathway, brows
         expect(rows.first).to_contain_text("Decide on the referral")  # the oldest first
         expect(rows.first).to_contain_text("Overdue by 15 days")
         plan_row = rows.filter(has_text="Write up the plan and share it with your manager")
-        expect(plan_row).to_contain_text("Overdue by 7 days")
+        expect(plan_row).to_contain_text("Overdue by 8 days")
         expect(plan_row).to_have_class(re.compile("app-task-row--overdue"))
         expect(manager.locator("#by-stage")).to_contain_text("Plan write-up and circulation")
         expect(manager.locator("#stage-chart")).to_have_attribute("data-ready", "true")
