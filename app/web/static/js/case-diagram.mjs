@@ -1,16 +1,11 @@
 // Draws each pathway diagram on the case page with bpmn-js, marking completed, current and overdue steps
 // (canvas markers and overlays) and opening a step's task page when it is selected. Without JavaScript the
 // page's step list says the same.
+import { openDiagram } from "./diagram-viewer.mjs";
 const STATES = ["completed", "current", "overdue"];
 
 async function draw(container) {
-  const data = JSON.parse(document.getElementById(container.dataset.diagram).textContent);
-  const viewer = new window.BpmnJS({ container });
-  await viewer.importXML(data.xml);
-  const canvas = viewer.get("canvas");
-  const overlays = viewer.get("overlays");
-  const registry = viewer.get("elementRegistry");
-  canvas.zoom("fit-viewport", "auto");
+  const { data, viewer, canvas, overlays, registry } = await openDiagram(container, "diagram");
   for (const [elementId, state] of Object.entries(data.states)) {
     if (!registry.get(elementId) || !STATES.includes(state)) continue;
     canvas.addMarker(elementId, `step-${state}`);

@@ -2,6 +2,7 @@
 // target (green, amber, red; grey when a step has no target), as Camunda Optimize's target-value heatmap does.
 // A badge on each step gives the ratio in words; hovering shows the figures; selecting a stage opens its diagram
 // and selecting a step lists its cases over target. The table under the diagram says the same without it.
+import { openDiagram } from "./diagram-viewer.mjs";
 const LEVELS = ["green", "amber", "red", "none"];
 
 function days(value) {
@@ -43,13 +44,7 @@ function target(data, heat, elementId) {
 }
 
 async function draw(container) {
-  const data = JSON.parse(document.getElementById(container.dataset.heatmap).textContent);
-  const viewer = new window.BpmnJS({ container });
-  await viewer.importXML(data.xml);
-  const canvas = viewer.get("canvas");
-  const overlays = viewer.get("overlays");
-  const registry = viewer.get("elementRegistry");
-  canvas.zoom("fit-viewport", "auto");
+  const { data, viewer, canvas, overlays, registry } = await openDiagram(container, "heatmap");
   for (const [elementId, heat] of Object.entries(data.heat)) {
     if (!registry.get(elementId) || !LEVELS.includes(heat.level)) continue;
     canvas.addMarker(elementId, `heat-${heat.level}`);
