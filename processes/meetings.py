@@ -231,7 +231,7 @@ def register(actor: Actor, meeting_id: int) -> Register:
     require(actor, OVERSIGHT_ROLES, "see attendance registers")
     meeting = _visible_meeting(actor, meeting_id)
     audit.record(actor, "meeting.register.view", detail=f"meeting {meeting.id}")
-    agencies = pathway_timescales().core_agencies()
+    agencies = pathway_timescales().core_agencies
     entries = list(db.session.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)
                                       .order_by(Attendance.agency)))
     there = {e.agency for e in entries if e.status in ("present", "deputy")}
@@ -243,7 +243,7 @@ def record_attendance(actor: Actor, meeting_id: int, entries: list[dict[str, Any
     """Record who attended for each agency: its core member, a deputy they named and briefed, or no one."""
     require(actor, RUNS_MEETINGS, "keep the attendance register")
     meeting = _visible_meeting(actor, meeting_id)
-    agencies = pathway_timescales().core_agencies()
+    agencies = pathway_timescales().core_agencies
     errors: dict[str, list[str]] = {}
     for n, entry in enumerate(entries):
         where = f"entries.{n}"

@@ -103,7 +103,8 @@ def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: Ca
             definition = repository.require_latest(instance.definition.key)
             if target not in bundles.for_definition(definition).specs:
                 definition = instance.definition  # a later version dropped the process: stay on ours
-            carried = {k: v for k, v in task.data.items() if k not in bundles.for_definition(definition).loop_items}
+            loop_items = bundles.for_definition(definition).loop_items
+            carried = {k: v for k, v in task.data.items() if k not in loop_items}
             _start(definition, target, case, actor, carried, at, previous=instance)
             return
 
@@ -264,8 +265,8 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     found = visible_case(actor, case_id)
     _check_data_keys(payload or {}, "payload")
     case = CaseRef(found.id, found.area_code)
-    key = key or _case_pathway_key(case, name)
-    forms.validate_message(repository.require_latest(key), name, payload or {})
+    definition = repository.require_latest(key or _case_pathway_key(case, name))
+    forms.validate_message(definition, name, payload or {})
     at = now()
     event = BpmnEvent(MessageEventDefinition(name), payload or {})
     running = db.session.scalars(
@@ -287,7 +288,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
         _save(instance, workflow, case, actor, at, before)
         moved.append(instance)
     if not moved:
-        moved.append(_start_by_message(actor, case, name, event, key, at))
+        moved.append(_start_by_message(actor, case, name, event, definition, at))
     audit.record(actor, "message.deliver", case_id=case.id, detail=name)
     return moved
 
@@ -300,13 +301,12 @@ def _case_pathway_key(case: CaseRef, message: str) -> str:
     return latest.definition.key
 
 
-def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, key: str,
+def _start_by_message(actor: Actor, case: CaseRef, name: str, event: BpmnEvent, definition: ProcessDefinition,
                       at: datetime) -> ProcessInstance:
-    definition = repository.require_latest(key)
     process_id = bundles.for_definition(definition).message_starts.get(name)
     if process_id is None:
         raise Conflict(f"Nothing in case {case.id} is waiting for '{name}' and no process of "
-                       f"'{key}' starts with it.")
+                       f"'{definition.key}' starts with it.")
     return _start(definition, process_id, case, actor, {}, at, message=event)
 
 

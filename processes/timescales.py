@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -187,8 +188,10 @@ class Timescales:
         meetings = self.config["mace1"]["meetings"]
         return meetings.get("by_area", {}).get(area, meetings["default"])
 
+    @cached_property
     def core_agencies(self) -> dict[str, str]:
-        """The agencies whose core members make up MACE 1, code to name, for its attendance register."""
+        """The agencies whose core members make up MACE 1, code to name, for its attendance register; every step
+        run once per agency is named from it. A deployed file never changes, so it is worked out once."""
         return {a["code"]: a["name"] for a in self.config["mace1"].get("core_agencies", [])}
 
     def next_meeting(self, area: str, after: date) -> Meeting:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -132,12 +132,14 @@ class Before:
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Before:
-        return cls(frozenset(ready_user_tasks(workflow)), frozenset(waiting_timers(workflow)), booking_of(workflow))
+        ready, timers = ready_user_tasks(workflow), waiting_timers(workflow)
+        return cls(frozenset(ready), frozenset(timers), booking_of([*ready.values(), *timers.values()]))
 
 
-def booking_of(workflow: BpmnWorkflow) -> tuple[str, str] | None:
-    """(meeting start, plan deadline) of the MACE 1 meeting the case is booked into, from its open steps' data."""
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+def booking_of(open_steps: Iterable[Task]) -> tuple[str, str] | None:
+    """(meeting start, plan deadline) of the MACE 1 meeting the case is booked into, from the data of its ready
+    user tasks and waiting timers: a booked case always waits at one of them."""
+    for task in open_steps:
         value = task.data.get(BOOKING_VARIABLE)
         if isinstance(value, dict) and isinstance(value.get("date"), str) and isinstance(value.get("plan_deadline"),
                                                                                          str):
@@ -171,7 +173,7 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     ready = ready_user_tasks(workflow)
     _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
     timescales = bundles.for_definition(instance.definition).timescales
-    agencies = timescales.core_agencies() if timescales else {}
+    agencies = timescales.core_agencies if timescales else {}
     new_rows = [
         {
             "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
@@ -189,7 +191,7 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
         _sync_timers(instance, waiting, timer_rows(instance.id) if timers is None else timers)
-    booking = booking_of(workflow)
+    booking = booking_of([*ready.values(), *waiting.values()])
     if booking is not None and booking != before.booking:
         _record_booking(instance, case, booking, before.booking, at)
 
@@ -233,6 +235,7 @@ def _discussed(case_id: int, meeting_at: datetime) -> bool:
     return db.session.scalar(select(_TASKS.c.id).where(
         _TASKS.c.case_id == case_id, _TASKS.c.element_id == OUTCOME_STEP, _TASKS.c.status == "completed",
         _TASKS.c.completed_at >= meeting_at).limit(1)) is not None
+
 
 def refresh_due(instance: ProcessInstance, workflow: BpmnWorkflow, at: datetime) -> None:
     """Work out the due time of each open step again, after the data its `due_in` reads has changed."""
