@@ -11,8 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
-from processes.db import db
-from processes.errors import ServiceError
+from processes.engine.db import db
+from processes.engine.errors import ServiceError
 from workers import embedded
 
 from . import api, cli, config, web

@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
-from processes import authentication, bundle_files, demo, identity, incidents, repository, scheduler
-from processes.errors import ServiceError
+from processes.engine import bundle_files, incidents, repository, scheduler
+from processes.engine.errors import ServiceError
+from processes.identity import authentication
+from processes.identity import users as identity
+from processes.mace import demo
 
 
 def _fail(error: ServiceError) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.config import database_url
-from processes.db import db
+from processes.engine.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     add_database_arguments,
     analyze,
     app_for,
@@ -30,12 +30,15 @@ from bench.common import (  # noqa: E402
     percentile,
     print_results,
 )
-from processes import bundle_files, identity, meetings, oversight, repository  # noqa: E402
-from processes.clock import now  # noqa: E402
-from processes.db import db  # noqa: E402
-from processes.demo import PATHWAY_FOLDERS  # noqa: E402
-from processes.identity import Actor  # noqa: E402
-from processes.models import Booking, Case, HumanTask, Meeting, ProcessInstance  # noqa: E402
+from processes.engine import bundle_files, repository
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity import users as identity
+from processes.identity.users import Actor
+from processes.mace import meetings, oversight
+from processes.mace.demo import PATHWAY_FOLDERS
+from processes.mace.models import Booking, Case, Meeting
 
 AREAS = ["bench-north", "bench-south", "bench-east", "bench-west"]
 STAGES = [

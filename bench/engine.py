@@ -23,11 +23,11 @@ from sqlalchemy import insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     add_database_arguments,
     analyze,
     app_for,
@@ -37,12 +37,15 @@ from bench.common import (  # noqa: E402
     percentile,
     print_results,
 )
-from processes import bundle as bundles  # noqa: E402
-from processes import bundle_files, cases, identity, repository, runtime, serialization, tasks  # noqa: E402
-from processes.clock import now  # noqa: E402
-from processes.db import db  # noqa: E402
-from processes.identity import Actor  # noqa: E402
-from processes.models import Case, HumanTask, ProcessInstance  # noqa: E402
+from processes.engine import bundle as bundles
+from processes.engine import bundle_files, repository, runtime, serialization, tasks
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity import users as identity
+from processes.identity.users import Actor
+from processes.mace import cases
+from processes.mace.models import Case
 
 LOOP = ROOT / "tests" / "bundles" / "loop"
 KEY = "bench-loop"

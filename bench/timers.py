@@ -53,13 +53,16 @@ from sqlalchemy import func, insert, literal, select, update
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import common  # noqa: E402
-from processes import bundle_files, cases, identity, repository, runtime, scheduler  # noqa: E402
-from processes.clock import aware, now  # noqa: E402
-from processes.db import db  # noqa: E402
-from processes.identity import Actor  # noqa: E402
-from processes.models import AuditEvent, Case, HumanTask, Incident, ProcessInstance, Timer  # noqa: E402
-from processes.scheduler import Enqueue  # noqa: E402
+from bench import common
+from processes.engine import bundle_files, repository, runtime, scheduler
+from processes.engine.clock import aware, now
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, Timer
+from processes.engine.scheduler import Enqueue
+from processes.identity import users as identity
+from processes.identity.users import Actor
+from processes.mace import cases
+from processes.mace.models import Case
 
 SCREENING = ROOT / "tests" / "bundles" / "screening"
 KEY = "bench-screening"

@@ -1,8 +1,7 @@
-"""The engine service layer: repository, runtime, tasks, history and scheduling services over SpiffWorkflow."""
+"""The service layer, in three packages that the web app, API, CLI and workers call.
 
-import logging
-
-# SpiffWorkflow logs every task state change at INFO, and while its logger's own level is unset it attaches
-# the task's data (a child's details) to each record. Pinning the level keeps both out of every log.
-for _name in ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+- `processes.engine`: a generic BPMN engine over SpiffWorkflow (repository, runtime, tasks, history,
+  the sweep); it knows nothing of MACE and offers hooks (`processes.engine.hooks`).
+- `processes.identity`: users, roles and areas, API tokens, sign-in and need-to-know access.
+- `processes.mace`: the MACE pathway's own rules, plugged into the engine's hooks at start-up.
+"""

@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.config import database_url
-from processes import bundle_files, identity, repository
-from processes.db import db
-from processes.identity import Actor
+from processes.engine import bundle_files, repository
+from processes.engine.db import db
+from processes.identity import users as identity
+from processes.identity.users import Actor
 
 BUNDLES = Path(__file__).parent / "bundles"
 CHROMIUM = Path("/usr/bin/chromium")

@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
-from processes import scheduler
-from processes.db import db
-from processes.models import HumanTask, ProcessInstance
+from processes.engine import scheduler
+from processes.engine.db import db
+from processes.engine.models import HumanTask, ProcessInstance
 
 
 def open_tasks(case_id: int) -> list[HumanTask]:

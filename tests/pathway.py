@@ -11,11 +11,13 @@ from typing import Any
 import time_machine
 from sqlalchemy import select
 
-from processes import bundle_files, cases, repository, runtime
-from processes.db import db
-from processes.demo import ANSWERS, PATHWAY_FOLDERS
-from processes.identity import Actor
-from processes.models import Case, HumanTask, ProcessInstance
+from processes.engine import bundle_files, repository, runtime
+from processes.engine.db import db
+from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity.users import Actor
+from processes.mace import cases
+from processes.mace.demo import ANSWERS, PATHWAY_FOLDERS
+from processes.mace.models import Case
 from tests.helpers import open_tasks, swept
 
 KEY = "mace"

@@ -13,11 +13,14 @@ import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from processes import bundle_files, cases, identity, notifications, runtime, scheduler, tasks
-from processes.clock import aware
-from processes.db import db
-from processes.models import AuditEvent, HumanTask, Notification
-from processes.working_days import add_working_days, is_working_day, working_days_between
+from processes.engine import bundle_files, runtime, scheduler, tasks
+from processes.engine.clock import aware
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask
+from processes.identity import users as identity
+from processes.mace import cases, notifications
+from processes.mace.models import Notification
+from processes.mace.working_days import add_working_days, is_working_day, working_days_between
 from tests.conftest import BUNDLES
 from tests.helpers import open_task, swept
 from tests.services import Mailbox, free_port

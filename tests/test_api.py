@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from processes import identity
-from processes.db import db
-from processes.models import ApiToken, AuditEvent, Case, ProcessDefinition, ProcessInstance, User
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, ProcessDefinition, ProcessInstance
+from processes.identity import users as identity
+from processes.identity.models import ApiToken, User
+from processes.mace.models import Case
 from tests.conftest import BUNDLES, bundle
 from tests.helpers import snapshot
 

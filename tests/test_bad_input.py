@@ -3,9 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from processes import cases, identity, repository, runtime
-from processes.errors import BundleInvalid, InvalidInput, WorkflowFailed
-from processes.models import Timer
+from processes.engine import repository, runtime
+from processes.engine.errors import BundleInvalid, InvalidInput, WorkflowFailed
+from processes.engine.models import Timer
+from processes.identity import users as identity
+from processes.mace import cases
 from tests.conftest import bundle
 from tests.helpers import open_task, snapshot
 

@@ -9,22 +9,15 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from processes import bundle_files, cases, demo, identity, runtime
-from processes.db import db
-from processes.demo import PATHWAY_FOLDERS
-from processes.models import (
-    ApiToken,
-    Area,
-    AuditEvent,
-    Case,
-    HumanTask,
-    Incident,
-    ProcessDefinition,
-    ProcessInstance,
-    Timer,
-    User,
-)
-from processes.roles import ROLES
+from processes.engine import bundle_files, runtime
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer
+from processes.identity import users as identity
+from processes.identity.models import ApiToken, Area, User
+from processes.mace import cases, demo
+from processes.mace.demo import PATHWAY_FOLDERS
+from processes.mace.models import Case
+from processes.mace.roles import ROLES
 from tests.conftest import BUNDLES
 from tests.helpers import open_task, open_tasks, snapshot
 

@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from processes import audit, cases, runtime, tasks, write_queue
-from processes.db import db
-from processes.errors import Conflict
-from processes.models import AuditEvent, HumanTask, ProcessInstance
-from processes.transaction import atomic
+from processes.engine import audit, runtime, tasks, write_queue
+from processes.engine.db import db
+from processes.engine.errors import Conflict
+from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
+from processes.engine.transaction import atomic
+from processes.mace import cases
 from tests.helpers import open_task, snapshot
 
 ROUNDS = 5

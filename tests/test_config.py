@@ -175,7 +175,7 @@ def test_database_errors_do_not_carry_the_values_they_were_given(app):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    from processes.db import db
+    from processes.engine.db import db
 
     with pytest.raises(DBAPIError) as caught:
         db.session.execute(text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": "Private Childname"})

@@ -2,9 +2,10 @@
 
 from sqlalchemy import event, select
 
-from processes import cases, runtime
-from processes.db import db
-from processes.models import HumanTask, ProcessInstance
+from processes.engine import runtime
+from processes.engine.db import db
+from processes.engine.models import HumanTask, ProcessInstance
+from processes.mace import cases
 
 ROLES = ("referrer", "hub_practitioner", "allocated_worker", "team_manager")
 

@@ -8,13 +8,14 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from processes import meetings
-from processes.clock import aware
-from processes.db import db
-from processes.errors import Conflict, Forbidden, InvalidInput, NotFound
-from processes.models import AuditEvent, CaseFact, Meeting, Timer
-from processes.roles import ROLES
-from processes.working_days import UK
+from processes.engine.clock import aware
+from processes.engine.db import db
+from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from processes.engine.models import AuditEvent, Timer
+from processes.mace import meetings
+from processes.mace.models import CaseFact, Meeting
+from processes.mace.roles import ROLES
+from processes.mace.working_days import UK
 from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway, start_child
 from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
 

@@ -9,8 +9,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from app import create_app
-from processes import cases, identity, repository, runtime
-from processes.db import db
+from processes.engine import repository, runtime
+from processes.engine.db import db
+from processes.identity import users as identity
+from processes.mace import cases
 from tests.conftest import bundle
 from tests.helpers import open_task
 

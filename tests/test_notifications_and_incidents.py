@@ -10,9 +10,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from app import create_app
-from processes import bundle_files, cases, identity, runtime, scheduler
-from processes.db import db
-from processes.models import AuditEvent, Incident, Notification
+from processes.engine import bundle_files, runtime, scheduler
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, Incident
+from processes.identity import users as identity
+from processes.mace import cases
+from processes.mace.models import Notification
 from tests.conftest import BUNDLES
 from tests.helpers import open_task, open_tasks, snapshot
 

@@ -8,14 +8,14 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from processes import bundle_files, runtime
-from processes.clock import aware
-from processes.db import db
-from processes.demo import PATHWAY_FOLDERS
-from processes.errors import InvalidInput
-from processes.models import AuditEvent, HumanTask, Timer
-from processes.roles import ROLES
-from processes.working_days import UK
+from processes.engine import bundle_files, runtime
+from processes.engine.clock import aware
+from processes.engine.db import db
+from processes.engine.errors import InvalidInput
+from processes.engine.models import AuditEvent, HumanTask, Timer
+from processes.mace.demo import PATHWAY_FOLDERS
+from processes.mace.roles import ROLES
+from processes.mace.working_days import UK
 from tests.pathway import ANSWERS, ROLE_OF_STEP, child_on_pathway, deploy_pathway
 
 MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # north's next MACE 1 with a plan deadline ahead: Tue 9 Feb 2027
@@ -407,8 +407,8 @@ def test_a_missing_episode_without_a_return_time_is_refused_naming_the_field(chi
 
 
 def test_answers_left_out_this_cycle_do_not_keep_last_cycles(child):
-    from processes import bundle as bundles
-    from processes import serialization
+    from processes.engine import bundle as bundles
+    from processes.engine import serialization
 
     def open_step_data(element_id):
         instance = [i for i in child.instances() if i.status == "running"][-1]

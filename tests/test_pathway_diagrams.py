@@ -8,9 +8,9 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 
-from processes import bundle, bundle_files, validation
-from processes.demo import PATHWAY_FOLDERS, ROOT
-from processes.roles import role_for_lane
+from processes.engine import bundle, bundle_files, validation
+from processes.mace.demo import PATHWAY_FOLDERS, ROOT
+from processes.mace.roles import role_for_lane
 from tests.conftest import skip_or_fail
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",

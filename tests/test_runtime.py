@@ -7,11 +7,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from processes import cases, history, runtime, tasks
-from processes.clock import aware
-from processes.db import db
-from processes.errors import Conflict, Forbidden, InvalidInput, NotFound
-from processes.models import AuditEvent, ProcessInstance, Timer
+from processes.engine import history, runtime, tasks
+from processes.engine.clock import aware
+from processes.engine.db import db
+from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from processes.engine.models import AuditEvent, ProcessInstance, Timer
+from processes.mace import cases
 from tests.helpers import open_task, open_tasks, snapshot, swept
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -2,8 +2,9 @@
 
 import pytest
 
-from processes import cases, repository, runtime
-from processes.errors import BundleInvalid, WorkflowFailed
+from processes.engine import repository, runtime
+from processes.engine.errors import BundleInvalid, WorkflowFailed
+from processes.mace import cases
 from tests.conftest import bundle
 from tests.helpers import open_task, snapshot
 

@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from processes import bundle_files, cases, repository, runtime
-from processes.clock import aware
-from processes.demo import PATHWAY_FOLDERS, ROOT
-from processes.errors import BundleInvalid
-from processes.timescales import FILE_NAME, Timescales, UnknownTimescale
-from processes.working_days import UK
+from processes.engine import bundle_files, repository, runtime
+from processes.engine.clock import aware
+from processes.engine.errors import BundleInvalid
+from processes.mace import cases
+from processes.mace.demo import PATHWAY_FOLDERS, ROOT
+from processes.mace.timescales import FILE_NAME, Timescales, UnknownTimescale
+from processes.mace.working_days import UK
 from tests.helpers import open_task
 
 CONFIG = json.loads((ROOT / "bpmn" / FILE_NAME).read_text(encoding="utf-8"))
@@ -158,7 +159,7 @@ def test_a_timescale_named_in_documentation_is_not_an_expression_but_a_computed_
 
 
 def test_days_overdue_count_uk_calendar_days():
-    from processes.working_days import days_overdue
+    from processes.mace.working_days import days_overdue
     due = datetime(2027, 1, 5, 23, 30, tzinfo=UTC)  # 23:30 GMT on Tuesday
     assert days_overdue(due, datetime(2027, 1, 6, 0, 30, tzinfo=UTC)) == 1, "an hour later, but the next day"
     assert days_overdue(due, datetime(2027, 1, 5, 23, 45, tzinfo=UTC)) == 0, "overdue since earlier today"

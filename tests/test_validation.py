@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from processes import repository
-from processes.errors import BundleInvalid, Forbidden
+from processes.engine import repository
+from processes.engine.errors import BundleInvalid, Forbidden
 from tests.conftest import bundle
 
 

@@ -12,8 +12,10 @@ from markupsafe import escape
 
 from app.web import formkit
 from app.web.auth import limiter
-from processes import authentication, bundle_files, referrals
-from processes import bundle as bundles
+from processes.engine import bundle as bundles
+from processes.engine import bundle_files
+from processes.identity import authentication
+from processes.mace import referrals
 from tests.helpers import open_task
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from app.web import heatmap
 from app.web.auth import limiter
-from processes import authentication, meetings
-from processes.db import db
-from processes.models import Booking, Meeting
-from processes.roles import ROLES
+from processes.engine.db import db
+from processes.identity import authentication
+from processes.mace import meetings
+from processes.mace.models import Booking, Meeting
+from processes.mace.roles import ROLES
 from tests.pathway import child_on_pathway, deploy_pathway
 from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
 from tests.test_web import PASSWORD, csrf_token, errors_listed
@@ -188,7 +189,8 @@ def test_the_csv_holds_the_dashboards_rows_as_an_attachment_named_without_a_chil
 
 
 def test_csv_cells_that_look_like_formulas_stay_text(people, signed_in):
-    from processes import cases, runtime
+    from processes.engine import runtime
+    from processes.mace import cases
 
     deploy_pathway()
     made = cases.create(people["referrer"], "north", "=HYPERLINK(\"http://x\")")

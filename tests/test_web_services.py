@@ -7,12 +7,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from processes import authentication, casefile, diagrams, drafts, referrals, runtime, serialization, tasks
-from processes.clock import now
-from processes.db import db
-from processes.errors import Forbidden, InvalidInput, NotFound
-from processes.identity import get_user
-from processes.models import AuditEvent, Case, HumanTask, ProcessInstance, TaskDraft
+from processes.engine import runtime, serialization, tasks
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.errors import Forbidden, InvalidInput, NotFound
+from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
+from processes.identity import authentication
+from processes.identity.users import get_user
+from processes.mace import casefile, diagrams, drafts, referrals
+from processes.mace.models import Case, TaskDraft
 from tests.helpers import open_task
 
 SCREENING = {"exploitation_types": ["criminal"], "concern": "Seen with older males near the station"}

@@ -28,12 +28,16 @@ import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from processes import bundle_files, cases, identity, runtime
-from processes.clock import aware, now
-from processes.db import db
-from processes.identity import Actor
-from processes.models import AuditEvent, HumanTask, Incident, Notification, Timer, User
-from processes.working_days import add_working_days
+from processes.engine import bundle_files, runtime
+from processes.engine.clock import aware, now
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask, Incident, Timer
+from processes.identity import users as identity
+from processes.identity.models import User
+from processes.identity.users import Actor
+from processes.mace import cases
+from processes.mace.models import Notification
+from processes.mace.working_days import add_working_days
 from tests.conftest import BUNDLES, skip_or_fail
 from tests.helpers import open_task
 from tests.services import (
@@ -407,7 +411,7 @@ def test_a_failing_case_becomes_one_incident_while_the_worker_moves_the_others_o
 SWEEP_ONCE = """\
 from workers.celery_app import flask_app
 from workers import tasks
-from processes import scheduler
+from processes.engine import scheduler
 with flask_app.app_context():
     print(scheduler.sweep(tasks.enqueue))
 """

@@ -6,7 +6,7 @@ from celery import Celery, Task
 from celery.signals import worker_process_init
 
 from app import create_app
-from processes.db import db
+from processes.engine.db import db
 
 # Workers and beat never sweep in a thread of their own: beat schedules the sweep for them.
 flask_app = create_app({"SCHEDULER": "off"})

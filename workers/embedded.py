@@ -7,7 +7,7 @@ import threading
 
 from flask import Flask
 
-from processes import scheduler
+from processes.engine import scheduler
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from flask import current_app
 from redis import Redis
 from sqlalchemy.exc import OperationalError
 
-from processes import scheduler
+from processes.engine import scheduler
 
 from .celery_app import celery
 

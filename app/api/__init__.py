@@ -6,8 +6,8 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from processes.errors import ServiceError
-from processes.identity import actor_for_token
+from processes.engine.errors import ServiceError
+from processes.identity.users import actor_for_token
 
 from . import cases, definitions, incidents, instances, notifications, tasks
 

@@ -4,7 +4,8 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import cases, history, runtime
+from processes.engine import history, runtime
+from processes.mace import cases
 
 from .schemas import CaseHistoryOut, CaseIn, CaseOut, InstanceOut, MessageIn, StartIn
 

@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import repository
+from processes.engine import repository
 
 from .schemas import DefinitionOut, DefinitionQuery, DeployIn
 

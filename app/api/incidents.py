@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import incidents
+from processes.engine import incidents
 
 from .schemas import IncidentOut
 

@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import history, runtime
+from processes.engine import history, runtime
 
 from .schemas import CancelIn, InstanceOut, InstanceStateOut
 

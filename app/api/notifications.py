@@ -4,7 +4,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import notifications
+from processes.mace import notifications
 
 from .schemas import NotificationOut, NotificationQuery, NotificationsOut
 

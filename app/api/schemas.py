@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from processes.clock import aware
-from processes.repository import KEY_PATTERN, KEY_RULE
+from processes.engine.clock import aware
+from processes.engine.repository import KEY_PATTERN, KEY_RULE
 
 
 class UtcDateTime(fields.DateTime):

@@ -4,7 +4,8 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes import drafts, tasks
+from processes.engine import tasks
+from processes.mace import drafts
 
 from .schemas import CompleteIn, InboxOut, InboxQuery, ReassignIn, TaskDetailOut, TaskOut
 

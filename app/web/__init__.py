@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, url_f
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from processes.errors import ServiceError
+from processes.engine.errors import ServiceError
 
 from . import auth, display, meeting_pages, oversight_pages, views
 

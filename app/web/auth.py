@@ -11,10 +11,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from processes import authentication, identity
-from processes.db import db
-from processes.identity import Actor
-from processes.models import User
+from processes.engine.db import db
+from processes.identity import authentication
+from processes.identity import users as identity
+from processes.identity.models import User
+from processes.identity.users import Actor
 
 login_manager = LoginManager()
 login_manager.login_view = "web.sign_in"

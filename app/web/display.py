@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from processes.clock import aware, now
-from processes.meetings import OVERSIGHT_ROLES
-from processes.roles import ROLES
-from processes.working_days import UK, days_overdue
+from processes.engine.clock import aware, now
+from processes.mace.meetings import OVERSIGHT_ROLES
+from processes.mace.roles import ROLES
+from processes.mace.working_days import UK, days_overdue
 
 from . import formkit
 

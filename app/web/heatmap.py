@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from processes.diagrams import ProcessInfo
-from processes.oversight import StepStats
+from processes.mace.diagrams import ProcessInfo
+from processes.mace.oversight import StepStats
 
 AMBER_UP_TO = 1.5  # green at or under its target, amber up to 1.5 times it, red above
 LEVELS = ("green", "amber", "red")

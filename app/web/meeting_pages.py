@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
-from processes import bundle as bundles
-from processes import forms, identity, meetings, repository
-from processes.clock import aware, now
-from processes.errors import Conflict, InvalidInput, NotFound
-from processes.workflow_sync import OUTCOME_STEP
+from processes.engine import bundle as bundles
+from processes.engine import forms, repository
+from processes.engine.clock import aware, now
+from processes.engine.errors import Conflict, InvalidInput, NotFound
+from processes.engine.workflow_sync import OUTCOME_STEP
+from processes.identity import users as identity
+from processes.mace import meetings
 
 from . import formkit
 from .auth import actor

@@ -12,11 +12,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from processes import access, diagrams, facts, identity, meetings, oversight, repository
-from processes import bundle as bundles
-from processes.clock import now
-from processes.errors import NotFound
-from processes.working_days import UK
+from processes.engine import bundle as bundles
+from processes.engine import repository
+from processes.engine.clock import now
+from processes.engine.errors import NotFound
+from processes.identity import access
+from processes.identity import users as identity
+from processes.mace import diagrams, facts, meetings, oversight
+from processes.mace.working_days import UK
 
 from . import formkit, heatmap
 from .auth import actor

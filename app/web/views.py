@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from processes import casefile, diagrams, drafts, identity, referrals, tasks
-from processes.errors import Conflict, Forbidden, InvalidInput
+from processes.engine import tasks
+from processes.engine.errors import Conflict, Forbidden, InvalidInput
+from processes.identity import users as identity
+from processes.mace import casefile, diagrams, drafts, referrals
 
 from . import formkit
 from .auth import actor

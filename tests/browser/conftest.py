@@ -16,9 +16,11 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.web.auth import limiter
-from processes import authentication, identity, repository
-from processes.db import db
-from processes.identity import Actor
+from processes.engine import repository
+from processes.engine.db import db
+from processes.identity import authentication
+from processes.identity import users as identity
+from processes.identity.users import Actor
 from tests.conftest import bundle, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from datetime import timedelta
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from processes.clock import now
-from processes.db import db
-from processes.models import HumanTask
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.models import HumanTask
 from tests.browser.conftest import screenshot, sign_in
 
 CONCERN = "Seen getting into cars with older males after school"

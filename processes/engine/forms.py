@@ -1,0 +1,76 @@
+"""Form schemas of user tasks and validation of submitted data against them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import FormatChecker
+from jsonschema.validators import validator_for
+
+from processes.engine import bundle as bundles
+from processes.engine.errors import InvalidInput
+from processes.engine.models import ProcessDefinition
+
+
+def schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any]:
+    return bundles.for_definition(definition).forms.get(form or "", {"type": "object"})
+
+
+def ui_schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any]:
+    """The form's UI hints (`ui:order`, `ui:widget`, `ui:help`, ...), or {} when it has none."""
+    if not form:
+        return {}
+    return bundles.for_definition(definition).ui_schemas.get(bundles.ui_schema_name(form), {})
+
+
+_validators: dict[tuple[str, str], Any] = {}
+
+
+def _validator(definition: ProcessDefinition, form: str):
+    """Compiled once per definition version and form; versions never change once deployed."""
+    key = (definition.content_hash, form)
+    if key not in _validators:
+        schema = schema_for(definition, form)
+        _validators[key] = validator_for(schema)(schema, format_checker=FormatChecker())
+    return _validators[key]
+
+
+def message_schema_name(message: str) -> str:
+    """A message's payload, when the bundle describes it, is checked against `<message>.message.schema.json`."""
+    return f"{message}.message.schema.json"
+
+
+def validate_message(definition: ProcessDefinition, message: str, payload: Any) -> None:
+    """Raise InvalidInput naming each payload field that is wrong (as `payload.<field>`)."""
+    form = message_schema_name(message)
+    if form not in bundles.for_definition(definition).forms:
+        return
+    try:
+        validate(definition, form, payload)
+    except InvalidInput as invalid:
+        raise InvalidInput(f"The '{message}' message was not delivered: {invalid.message}",
+                           {f"payload.{field}" if field != "data" else "payload": errors
+                            for field, errors in invalid.errors.items()}) from None
+
+
+def fields(definition: ProcessDefinition, form: str | None) -> list[str]:
+    """The names of a form's fields."""
+    return list(schema_for(definition, form).get("properties", {}))
+
+
+def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None:
+    """Raise InvalidInput naming every field that is wrong; return quietly when the data is good."""
+    if not isinstance(data, dict):
+        raise InvalidInput("The form data must be an object of field values.", {"data": ["Must be an object."]})
+    if form is None:
+        return
+    errors: dict[str, list[str]] = {}
+    for error in _validator(definition, form).iter_errors(data):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            path = ".".join(filter(None, [path, error.message.split("'")[1]]))
+        elif error.validator == "additionalProperties":
+            path = path or "data"
+        errors.setdefault(path or "data", []).append(error.message)
+    if errors:
+        raise InvalidInput(f"The form has {len(errors)} field(s) to correct.", errors)

@@ -1,0 +1,53 @@
+"""History service: an instance's state, a case's steps across all its instances, and its audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from processes.engine import audit
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask, ProcessInstance, Timer
+from processes.engine.transaction import atomic
+from processes.identity.access import visible_case, visible_instance
+from processes.identity.users import Actor
+
+
+@dataclass
+class InstanceState:
+    instance: ProcessInstance
+    open_tasks: list[HumanTask]
+    timers: list[Timer]
+
+
+@dataclass
+class CaseHistory:
+    instances: list[ProcessInstance]
+    steps: list[HumanTask]
+    audit: list[AuditEvent]
+
+
+@atomic
+def instance_state(actor: Actor, instance_id: int) -> InstanceState:
+    instance = visible_instance(actor, db.session.get(ProcessInstance, instance_id), instance_id)
+    audit.record(actor, "instance.view", case_id=instance.case_id, instance_id=instance.id)
+    return InstanceState(
+        instance,
+        list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                                        HumanTask.status == "open").order_by(HumanTask.id))),
+        list(db.session.scalars(select(Timer).where(Timer.instance_id == instance_id).order_by(Timer.fire_at))),
+    )
+
+
+@atomic
+def case_history(actor: Actor, case_id: int) -> CaseHistory:
+    """Every step of every instance (cycle) of the case, oldest first, with who read or changed it."""
+    case = visible_case(actor, case_id)
+    audit.record(actor, "case.history.view", case_id=case.id)
+    return CaseHistory(
+        list(db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
+                                .order_by(ProcessInstance.id))),
+        list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.id))),
+        list(db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))),
+    )

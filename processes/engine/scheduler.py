@@ -1,0 +1,154 @@
+"""Scheduler service: the sweep that finds due work through indexes alone, and the jobs that do it.
+
+Celery workers, the embedded scheduler thread and `flask sweep` all call `sweep` and `run`; only how a
+job travels from one to the other differs. Every job is safe to run twice or at once, so delivery can
+be at least once while the effect is exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, select
+
+from processes.engine import incidents, runtime
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.errors import NotFound, WorkflowFailed
+from processes.engine.models import HumanTask, Incident, Timer
+from processes.mace import alerts, meetings, notifications, oversight
+from processes.mace.models import Notification
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[str, list[int]], None]  # one job per id; a batch saves round trips to the broker
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one job did: how many timers fired, alerts were raised or emails sent; any incident it opened."""
+
+    done: int
+    incident_id: int | None = None
+
+
+def _fire_timers(instance_id: int) -> Outcome:
+    """A failing diagram becomes an incident: sweeps then pass the instance by until an admin retries."""
+    try:
+        return Outcome(len(runtime.fire_due_timers(instance_id)))
+    except WorkflowFailed as failure:
+        incident = incidents.record(instance_id, failure)
+        log.warning("instance %s: incident %s opened at element %s", instance_id, incident.id, failure.element_id)
+        return Outcome(0, incident.id)
+    except NotFound:
+        return Outcome(0)  # removed since the sweep saw it
+
+
+def _raise_alerts(task_id: int) -> Outcome:
+    return Outcome(len(alerts.raise_due(task_id)))
+
+
+def _send_email(notification_id: int) -> Outcome:
+    return Outcome(int(notifications.deliver_email(notification_id)))
+
+
+def _upkeep(_: int) -> Outcome:
+    """Count the weeks that have ended for the overdue trend, and keep MACE 1 meetings generated ahead."""
+    return Outcome(oversight.record_weeks() + meetings.generate_ahead())
+
+
+JOBS: dict[str, Callable[[int], Outcome]] = {
+    "timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email, "upkeep": _upkeep,
+}
+
+
+def _due_timers(limit: int, after: int) -> list[int]:
+    has_open_incident = exists().where(Incident.status == "open", Incident.instance_id == Timer.instance_id)
+    # Grouping by an expression rather than the bare column keeps SQLite on the fire_at index; on the
+    # column it reads every timer through the (instance_id, spiff_task_id) index to spare a sort.
+    instance = Timer.instance_id + 0
+    return list(db.session.scalars(
+        select(instance).where(Timer.fire_at <= now(), Timer.instance_id > after, ~has_open_incident)
+        .group_by(instance).order_by(instance).limit(limit)))
+
+
+def _due_alerts(limit: int, after: int) -> list[int]:
+    return list(db.session.scalars(
+        select(HumanTask.id).where(HumanTask.status == "open", HumanTask.next_alert_at <= now(), HumanTask.id > after)
+        .order_by(HumanTask.id).limit(limit)))
+
+
+def _pending_email(limit: int, after: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Notification.id).where(notifications.sendable(), Notification.id > after)
+        .order_by(Notification.id).limit(limit)))
+
+
+def _due_upkeep(_limit: int, after: int) -> list[int]:
+    """One upkeep job (id 1) when a week has ended uncounted or the meetings run short of the weeks ahead."""
+    return [1] if not after and (oversight.weeks_to_record() or meetings.calendar_short()) else []
+
+
+# In this order, so that work run in process flows on within one sweep: a fired timer's new step can be
+# overdue at once, and an alert's emails go out straight after it.
+_DUE: dict[str, Callable[[int, int], list[int]]] = {
+    "timers": _due_timers, "alerts": _due_alerts, "email": _pending_email, "upkeep": _due_upkeep,
+}
+
+
+def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
+    """Hand each job's due ids to `enqueue(job, ids)`, `limit` at a time, found through indexed due
+    times and statuses alone; returns how many of each were handed on.
+
+    It pages on past each batch by id, so a backlog (after an outage, say) is all queued in one sweep
+    rather than `limit` per interval.
+    """
+    handed = dict.fromkeys(_DUE, 0)
+    for job, due in _DUE.items():
+        after = 0
+        while True:
+            ids = due(limit, after)
+            db.session.rollback()  # end the read before jobs start, so none waits on this snapshot
+            if ids:
+                enqueue(job, ids)
+            handed[job] += len(ids)
+            if len(ids) < limit:
+                break
+            after = ids[-1]
+    return handed
+
+
+def run(job: str, item_id: int) -> Outcome:
+    """Run one job for one id; unknown job names are refused rather than guessed."""
+    if job not in JOBS:
+        raise ValueError(f"Unknown job '{job}'; known: {', '.join(JOBS)}.")
+    return JOBS[job](item_id)
+
+
+@dataclass
+class Report:
+    """What a sweep run in this process did."""
+
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(JOBS, 0))
+    incident_ids: list[int] = field(default_factory=list)
+    failed: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def run(self, job: str, ids: list[int]) -> None:
+        for item_id in ids:
+            try:
+                outcome = run(job, item_id)
+                self.done[job] += outcome.done
+                self.incident_ids += [outcome.incident_id] if outcome.incident_id else []
+            except Exception as exc:  # one failing job must not stop the others; the next sweep retries it
+                db.session.rollback()
+                self.failed.append((job, item_id, type(exc).__name__))
+                log.warning("%s job for %s failed: %s", job, item_id, type(exc).__name__)
+
+
+def sweep_here(limit: int = 1000) -> Report:
+    """Sweep and run every job in this process: the embedded scheduler and `flask sweep`."""
+    report = Report()
+    sweep(report.run, limit)
+    return report

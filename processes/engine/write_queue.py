@@ -1,0 +1,110 @@
+"""A change's writes, queued until its commit and sent together: on PostgreSQL in one round trip with COMMIT.
+
+A step's writes (the instance's new state, its task and timer rows, the audit row) are not read back by
+the step, so they need not cross the network one by one. Code that must read its own write, or needs
+its row count, executes it directly instead of queueing it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import nullcontext
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Column, Table, Update, bindparam, case, event, inspect, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Executable
+
+from processes.engine.db import db
+
+_QUEUE = "mace_write_queue"
+
+
+class _AbortedPipelineNotice(logging.Filter):
+    """psycopg warns when it leaves a pipeline that an error has already aborted. That error (a
+    conflict, say) is raised to the caller anyway, so the warning is only noise on every conflict."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_AbortedPipelineNotice())
+Params = dict[str, Any] | list[dict[str, Any]] | None
+
+
+def queue(statement: Executable, params: Params = None) -> None:
+    """Run this Core statement (on a table, not an entity) when the transaction commits.
+
+    Build an INSERT with `.inline()`, so that it returns nothing the batch would have to wait for, and
+    build statements once where you can: a statement object caches its compiled SQL.
+    """
+    db.session.info.setdefault(_QUEUE, []).append((statement, params))
+
+
+def update_row(obj: Any, versioned: bool = False, **values: Any) -> None:
+    """Queue an UPDATE of one mapped row by primary key; the object shows the new values at once.
+
+    With `versioned`, the row's `version` moves on by one, and only from the version this transaction
+    read: had it changed meanwhile, the write sets NULL, the NOT NULL constraint fails the commit, and
+    `transaction.atomic` reports a Conflict. Unlike a row count, that check travels in the same batch.
+    """
+    mapper = inspect(obj).mapper
+    [key] = mapper.primary_key
+    params = {"row_key": getattr(obj, key.key), **{f"new_{name}": value for name, value in values.items()}}
+    if versioned:
+        params |= {"old_version": obj.version, "new_version": obj.version + 1}
+        values = {**values, "version": obj.version + 1}
+    queue(_update_statement(mapper.local_table, key, tuple(sorted(values)), versioned), params)
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+
+
+@cache
+def _update_statement(table: Table, key: Column, names: tuple[str, ...], versioned: bool) -> Update:
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in names if name != "version"}
+    if versioned:
+        values["version"] = case((table.c.version == bindparam("old_version"), bindparam("new_version")),
+                                 else_=None)
+    return update(table).where(key == bindparam("row_key")).values(**values)
+
+
+def commit(session: Session) -> None:
+    """Send the queued writes and COMMIT; where the driver can pipeline (psycopg), as one round trip."""
+    writes = session.info.pop(_QUEUE, None)
+    if not writes:
+        session.commit()
+        return
+    session.flush()  # ORM-pending rows first: queued rows may name them
+    driver = session.connection().connection.driver_connection
+    with driver.pipeline() if hasattr(driver, "pipeline") else nullcontext():
+        _send(session, writes)
+        session.commit()
+
+
+def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
+    for statement, params in writes:
+        session.execute(statement) if params is None else session.execute(statement, params)
+
+
+@event.listens_for(Session, "before_commit")
+def _send_before_any_commit(session: Session) -> None:
+    # A commit outside `commit()` (a test, a shell) must still write what was queued.
+    writes = session.info.pop(_QUEUE, None)
+    if writes:
+        _send(session, writes)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop(_QUEUE, None)
+
+
+def send_now(session: Session) -> None:
+    """Send the queued writes now, inside the transaction, for a change that must read what it wrote
+    earlier (a referral completes the screening step its own start just opened)."""
+    writes = session.info.pop(_QUEUE, None)
+    if writes:
+        session.flush()
+        _send(session, writes)

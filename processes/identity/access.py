@@ -1,0 +1,40 @@
+"""Need-to-know rules: a user sees the cases of their areas and the tasks of their roles."""
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from processes.engine.db import db
+from processes.engine.errors import NotFound
+from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity.users import Actor
+from processes.mace.models import Case
+
+
+def visible_case(actor: Actor, case_id: int) -> Case:
+    """The case, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.area_code not in actor.areas:
+        raise NotFound(f"No case {case_id}.")
+    return case
+
+
+def visible_instance(actor: Actor, instance: ProcessInstance | None, instance_id: int) -> ProcessInstance:
+    """The instance, or the same NotFound for an unknown id and for another area's instance."""
+    if instance is None or db.session.get(Case, instance.case_id).area_code not in actor.areas:
+        raise NotFound(f"No process instance {instance_id}.")
+    return instance
+
+
+def task_visibility(actor: Actor) -> ColumnElement[bool]:
+    """Tasks assigned to me, plus my areas' tasks of my roles (managers: all their areas' tasks)."""
+    in_area = HumanTask.area_code.in_(actor.areas)
+    if actor.is_manager:
+        return or_(HumanTask.assignee_id == actor.id, in_area)
+    return or_(HumanTask.assignee_id == actor.id, and_(in_area, HumanTask.role.in_(actor.roles)))
+
+
+def can_see_task(actor: Actor, task: HumanTask) -> bool:
+    if task.assignee_id == actor.id:
+        return True
+    if task.area_code not in actor.areas:
+        return False
+    return actor.is_manager or task.role in actor.roles

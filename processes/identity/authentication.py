@@ -1,0 +1,53 @@
+"""Signing in with a password: argon2 hashes, and an audit row for every sign-in, failure and sign-out."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from processes.engine import audit
+from processes.engine.db import db
+from processes.engine.errors import InvalidInput
+from processes.engine.transaction import atomic
+from processes.identity.models import User
+from processes.identity.users import Actor, get_user
+
+MIN_PASSWORD_LENGTH = 12
+_HASHER = PasswordHasher()
+# Verified against when the username is unknown, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password-only-for-timing")
+
+
+@atomic
+def set_password(username: str, password: str) -> None:
+    """Store an argon2 hash of the user's new password; the password itself is never kept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("The password was not changed.",
+                           {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+    get_user(username).password_hash = _HASHER.hash(password)
+
+
+@atomic
+def authenticate(username: str, password: str) -> Actor | None:
+    """The active user whose password this is, or None; every attempt is audited, never with the password."""
+    user = db.session.scalar(select(User).where(User.username == username.strip()))
+    hashed = user.password_hash if user is not None and user.is_active and user.password_hash else None
+    try:
+        _HASHER.verify(hashed or _DUMMY_HASH, password)
+        ok = hashed is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        audit.record(Actor.of(user) if user is not None else None, "user.sign_in_failed")
+        return None
+    if _HASHER.check_needs_rehash(hashed):
+        user.password_hash = _HASHER.hash(password)  # parameters were raised since it was stored
+    actor = Actor.of(user)
+    audit.record(actor, "user.sign_in")
+    return actor
+
+
+@atomic
+def sign_out(actor: Actor) -> None:
+    audit.record(actor, "user.sign_out")

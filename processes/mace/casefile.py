@@ -1,0 +1,210 @@
+"""What the web pages show of one child's case: summary, steps, timeline, recorded answers, the current plan,
+persons and locations of concern, and the pathway diagrams. Only these single-case pages read saved
+workflow state (for the answers); worklists never do."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select
+
+from processes.engine import audit, forms, serialization
+from processes.engine import bundle as bundles
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
+from processes.engine.transaction import atomic
+from processes.identity.access import visible_case
+from processes.identity.models import Area, User
+from processes.identity.users import Actor
+from processes.mace import diagrams
+from processes.mace.models import Case
+
+PLAN_FIELD = "actions"  # a form with this field records the child's plan and its actions
+CONCERN_FIELDS = ("persons_of_concern", "locations_of_concern")
+# Reads, not changes: counted on the case page rather than listed in its timeline.
+VIEW_ACTIONS = ("case.view", "case.list", "case.history.view", "task.view", "instance.view")
+
+
+@dataclass
+class Answer:
+    """What one completed step recorded, limited to its own form's fields."""
+
+    step: HumanTask
+    title: str
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+    data: dict[str, Any]
+
+
+@dataclass
+class Concern:
+    """A person or location of concern as recorded, with the schema of its item to show it by."""
+
+    value: Any
+    schema: dict[str, Any]
+    step: HumanTask
+
+
+@dataclass
+class TimelineEntry:
+    at: Any
+    who: str | None
+    action: str
+    step: HumanTask | None
+    detail: str | None = None
+
+
+@dataclass
+class CaseFile:
+    case: Case
+    area_name: str
+    steps: list[HumanTask]
+    people: dict[int, str]
+    answers: list[Answer]
+    timeline: list[TimelineEntry]
+    views: int
+    plan: Answer | None = None
+    concerns: dict[str, list[Concern]] = field(default_factory=dict)
+    diagram: diagrams.Diagram | None = None
+    main_diagram: diagrams.Diagram | None = None
+    stages: dict[str, str] = field(default_factory=dict)  # process id -> name, of the stages with open steps
+
+
+def _steps(case_id: int) -> list[HumanTask]:
+    return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.id)))
+
+
+def _people(user_ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    return {user_id: name for user_id, name in
+            db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))}
+
+
+_MISSING = object()
+
+
+def _own_answers(spiff_task, schema: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields as this step left them. A field the step did not set but an earlier step did
+    (same name, value unchanged from before the step) is not this step's answer, unless it is required."""
+    data = spiff_task.data
+    before = spiff_task.parent.data if spiff_task.parent is not None else {}
+    required = set(schema.get("required", []))
+    return {name: data[name] for name in schema.get("properties", {})
+            if name in data and (name in required or before.get(name, _MISSING) != data[name])}
+
+
+def answers_of(case_id: int, steps: list[HumanTask]) -> list[Answer]:
+    """The recorded answers of the case's completed steps, oldest first, from each instance's saved state."""
+    done = [s for s in steps if s.status == "completed" and s.form]
+    by_instance: dict[int, list[HumanTask]] = {}
+    for step in done:
+        by_instance.setdefault(step.instance_id, []).append(step)
+    answers = []
+    for instance in db.session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(by_instance))):
+        parsed = bundles.for_definition(instance.definition)
+        workflow = serialization.load(instance.state, parsed, instance.process_id)
+        for step in by_instance[instance.id]:
+            spiff_task = workflow.get_task_from_id(UUID(step.spiff_task_id))
+            schema = forms.schema_for(instance.definition, step.form)
+            data = _own_answers(spiff_task, schema) if spiff_task is not None else {}
+            answers.append(Answer(step, schema.get("title") or step.name, schema,
+                                  forms.ui_schema_for(instance.definition, step.form), data))
+    return sorted(answers, key=lambda a: (a.step.completed_at or a.step.created_at, a.step.id))
+
+
+def _concerns(answers: list[Answer]) -> dict[str, list[Concern]]:
+    """Every person and location of concern recorded, newest first, each once."""
+    found: dict[str, list[Concern]] = {name: [] for name in CONCERN_FIELDS}
+    seen: set[tuple[str, str]] = set()
+    for answer in reversed(answers):
+        for name in CONCERN_FIELDS:
+            items = answer.data.get(name)
+            item_schema = answer.schema.get("properties", {}).get(name, {}).get("items", {})
+            for item in items if isinstance(items, list) else []:
+                key = (name, json.dumps(item, sort_keys=True))
+                if key not in seen:
+                    seen.add(key)
+                    found[name].append(Concern(item, item_schema, answer.step))
+    return found
+
+
+def _timeline(case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
+    """Who did what and when: the case's audited changes and the opening of each step, newest first."""
+    events = list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action.not_in(VIEW_ACTIONS))
+        .order_by(AuditEvent.at, AuditEvent.id)))
+    views = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(VIEW_ACTIONS))) or 0
+    by_id = {s.id: s for s in steps}
+    user_ids = {e.user_id for e in events}
+    entries = [TimelineEntry(e.at, e.user_id, e.action, by_id.get(e.human_task_id), None) for e in events]
+    entries += [TimelineEntry(s.created_at, None, "task.open", s) for s in steps]
+    entries.sort(key=lambda e: (e.at, 0 if e.action == "task.open" else 1), reverse=True)
+    return entries, views, user_ids
+
+
+def _diagrams(steps: list[HumanTask], process_id: str | None) -> tuple[diagrams.Diagram | None,
+                                                                     diagrams.Diagram | None, dict[str, str]]:
+    """The diagram of the chosen (else the most pressing open, else the latest) step's stage, and the main one."""
+    if not steps:
+        return None, None, {}
+    open_steps = sorted((s for s in steps if s.status == "open"),
+                        key=lambda s: (s.due_at is None, s.due_at or s.created_at, s.id))
+    chosen = next((s for s in open_steps if s.process_id == process_id), None) or \
+        (open_steps[0] if open_steps else steps[-1])
+    instance = db.session.get(ProcessInstance, chosen.instance_id)
+    definition = instance.definition
+    processes = diagrams.processes_of(definition)
+    at = now()
+    stages = {s.process_id: processes[s.process_id].name for s in open_steps if s.process_id in processes}
+    current = diagrams.diagram(definition, chosen.process_id, steps, at) if chosen.process_id in processes else None
+    entry = definition.entry_process_id
+    main = None
+    if entry in processes and (current is None or processes[entry].file != current.file):
+        main = diagrams.diagram(definition, entry, steps, at)
+    return current, main, stages
+
+
+@atomic
+def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> CaseFile:
+    """Everything the case page shows (404 for another area's case); the read is audited."""
+    case = visible_case(actor, case_id)
+    audit.record(actor, "case.view", case_id=case.id)
+    steps = _steps(case.id)
+    answers = answers_of(case.id, steps)
+    timeline, views, user_ids = _timeline(case.id, steps)
+    people = _people(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
+    for entry in timeline:
+        entry.who = people.get(entry.who) if entry.who is not None else None
+    plans = [a for a in answers if PLAN_FIELD in a.data]
+    current, main, stages = _diagrams(steps, process_id)
+    return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views,
+                    plans[-1] if plans else None, _concerns(answers), current, main, stages)
+
+
+@dataclass
+class TaskContext:
+    """Beside a task's form: the child, and what earlier steps of the case recorded."""
+
+    case: Case
+    area_name: str
+    answers: list[Answer]
+    people: dict[int, str]
+    own: Answer | None = None  # this task's answers, once it is completed
+
+
+def task_context(actor: Actor, task: HumanTask) -> TaskContext:
+    """For a task the actor can already see (tasks.get_task audits the read, naming the case)."""
+    case = db.session.get(Case, task.case_id)
+    steps = _steps(case.id)
+    answers = answers_of(case.id, steps)
+    people = _people({s.completed_by_id for s in steps} | {task.assignee_id, task.completed_by_id})
+    return TaskContext(case, db.session.get(Area, case.area_code).name,
+                       [a for a in answers if a.step.id != task.id], people,
+                       next((a for a in answers if a.step.id == task.id), None))

@@ -1,0 +1,159 @@
+"""Fictional demo data for a local run: areas, one user per role, the pathway, and cases at several stages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from processes.engine import bundle_files, repository, runtime, write_queue
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.models import HumanTask
+from processes.engine.transaction import atomic
+from processes.identity import authentication
+from processes.identity import users as identity
+from processes.identity.models import User
+from processes.identity.users import Actor
+from processes.mace import cases, meetings
+from processes.mace.roles import ROLES
+from processes.mace.working_days import UK
+
+AREAS = {"north": "Northshire North", "south": "Northshire South"}
+ROOT = Path(__file__).resolve().parents[2]
+PATHWAY_FOLDERS = (ROOT / "bpmn", ROOT / "forms")
+# Invented names only: nothing here may come from the seed documents.
+CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder", "south")]
+# A valid, fictional answer for every user task of the pathway, by element id: the demo's cases are walked with
+# them, and the tests override what they route on.
+ANSWERS: dict[str, dict[str, Any]] = {
+    "screen": {"referrer_agency": "school", "exploitation_types": ["criminal"],
+               "indicators": ["older_associates", "money_gifts"], "concern": "Seen with older youths after school",
+               "persons_of_concern": [{"description": "Older youth known as 'K'", "link": "associate"}],
+               "locations_of_concern": [{"place": "Underpass by the retail park", "location_type": "open_space"}],
+               "child_aware": True, "parents_aware": True},
+    "hub_decision": {"hub_decision": "allocate", "hub_reason": "Several indicators of criminal exploitation"},
+    "ric_record": {"vulnerabilities": ["excluded"], "threats": "Older group recruiting", "strengths": "Likes football",
+                   "information_sources": ["police", "school"], "next_steps": "RIC meeting",
+                   "risk_level": "High", "risk_level_reason": "Police and school intelligence agree"},
+    "ric_plan": {"meeting_held_on": "2027-01-11", "parents_invited": True, "young_person_invited": True,
+                 "threats_addressed": "Recruitment by the older group", "disruption_activities": ["patrols"],
+                 "safeguarding_responses": ["safety_plan"], "support": ["youth_worker"],
+                 "measures_of_success": [{"measure": "Attends school four days a week"}],
+                 "actions": [{"action": "Targeted patrols at the underpass", "agency": "police",
+                              "due_date": "2027-02-01"}],
+                 "young_person_views": "Wants to stay at his school", "parents_views": "Worried, supportive",
+                 "mace1_threshold_met": True},
+    "share_plan": {"shared_with_manager_on": "2027-01-12", "plain_language": True, "manager_agrees": True},
+    "circulate_plan": {"circulated_on": "2027-01-13", "circulated_to": ["police", "health"]},
+    "agency_update": {"attendance": "deputy", "deputy_briefed": True,
+                      "agency_risk_view": "agree", "agency_plan_delivery": "on_track"},
+    "mace1_outcome": {"agencies_present": ["police", "health", "childrens_services"],
+                      "deputies": [{"agency": "police", "briefed": True}], "risk_level_agreed": True,
+                      "agreed_risk_level": "High", "plan_delivery": "on_track",
+                      "measures_of_success_agreed": "School attendance", "escalation_agreed": False,
+                      "mace1_outcome": "continue_review"},
+    "disseminate": {"disseminated_on": "2027-02-10", "forums": ["own_organisation", "child_in_need"]},
+    "update_parents": {"parents_updated_on": "2027-02-11", "update_method": "phone"},
+    "review_plan": {"changes_in_risk": "Fewer sightings with the group", "actions_taken": "Patrols in place",
+                    "support_needed": "None", "risk_level_now": "High", "review_outcome": "mace1"},
+    "agree_escalation": {"escalation_reason": "plan_not_succeeding", "accountable_agencies": ["education_access"],
+                         "response_required": "Find a school place", "respond_by": "2027-03-01"},
+    "agency_response": {"agency_response": "Place offered"},
+    "check_response": {"escalation_resolved": True, "response_summary": "School place from Monday"},
+    "escalate_onwards": {"escalated_to": ["head_of_service"], "escalated_on": "2027-03-05",
+                         "onward_reason": "No school place"},
+    "community_review": {"support_in_place": ["youth_worker"], "community_risk_level": "Low",
+                         "community_outcome": "close"},
+    "universal_services": {"advice_given": "Online safety advice to the family", "signposted_to": ["online_safety"]},
+    "return_interview": {"offered_on": "2027-01-20", "interview_response": "accepted", "held_on": "2027-01-21",
+                         "push_pull_factors": ["peer_influence"], "repeat_episode": False, "risk_increased": False},
+    "early_risk_review": {"early_review_risk_level": "High", "actions_agreed": "Strategy discussion"},
+}
+
+# Cases further on, so the oversight pages have work to show: (child, area, steps done, days ago it reached there).
+FURTHER_ON = [("Riley Invented", "north", ["screen"], 3), ("Morgan Madeup", "north", ["screen"], 2),
+              ("Casey Fictional", "north", ["screen", "hub_decision"], 16),
+              ("Drew Pretend", "north", ["screen", "hub_decision", "ric_record"], 4)]
+# Cases at a south MACE 1 meeting that is under way as the demo is seeded, so business support can record outcomes.
+AT_THE_MEETING = ["Kit Storybook", "Ash Makebelieve"]
+TO_THE_MEETING = ["screen", "hub_decision", "ric_record", "ric_plan", "share_plan", "circulate_plan", "agency_update"]
+
+# Every demo user signs in to the web app with it; fictional data only, never for a real deployment.
+DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 (published in the README on purpose)
+
+
+@atomic
+def seed(pathway_key: str) -> dict[str, str] | None:
+    """Create the demo data once, in one transaction.
+
+    Returns each demo user's new API token, or None if already seeded.
+    """
+    if db.session.query(User.id).first() is not None:
+        return None
+    for code, name in AREAS.items():
+        identity.create_area(code, name)
+    tokens = {}
+    for role, label in ROLES.items():
+        username = f"demo-{role.replace('_', '-')}"
+        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org")
+        authentication.set_password(username, DEMO_PASSWORD)
+        tokens[username] = identity.create_token(username, "demo")
+    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
+    people = {role: Actor.of(identity.get_user(f"demo-{role.replace('_', '-')}")) for role in ROLES}
+    for child, area in CHILDREN:
+        _referral(people, area, child, pathway_key)
+    for child, area, steps, days_ago in FURTHER_ON:
+        case_id = _referral(people, area, child, pathway_key)
+        _walk(people, case_id, steps)
+        _opened_days_ago(case_id, days_ago)
+    _meeting_under_way(people, pathway_key)
+    meetings.generate_ahead()
+    return tokens
+
+
+def _referral(people: dict[str, Actor], area: str, child: str, pathway_key: str) -> int:
+    case = cases.create(people["referrer"], area, child)
+    runtime.start(people["referrer"], case.id, pathway_key)
+    return case.id
+
+
+def _walk(people: dict[str, Actor], case_id: int, steps: list[str]) -> None:
+    """Complete each step with its fictional answers, as a demo user of the step's role."""
+    for element_id in steps:
+        write_queue.send_now(db.session)  # the step just opened is still queued in this one transaction
+        task = db.session.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open",
+                                                         HumanTask.element_id == element_id))
+        runtime.complete_task(people[task.role], task.id, ANSWERS[element_id])
+
+
+def _opened_days_ago(case_id: int, days: int) -> None:
+    """Demo only: the case's open step opened some days ago, so it is due or overdue now and its alerts fall due."""
+    shift = timedelta(days=days)
+    write_queue.send_now(db.session)
+    for task in db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open")):
+        task.created_at -= shift
+        task.due_at = task.due_at - shift if task.due_at else None
+        task.next_alert_at = task.next_alert_at - shift if task.next_alert_at else None
+
+
+def _meeting_under_way(people: dict[str, Actor], pathway_key: str) -> None:
+    """Walk two south cases to MACE 1 and move them into the area's latest meeting to have started (on its
+    cadence), so business support can record their outcomes at once; the pathway's own timer opens each."""
+    timescales = meetings.pathway_timescales()
+    at = now()
+    days = timescales.meeting_days("south", (at - timedelta(days=40)).astimezone(UK).date())
+    latest = None
+    for day in days:
+        if timescales.meeting_at("south", day) > at:
+            break
+        latest = day
+    booking: dict[str, Any] = {"date": timescales.meeting_at("south", latest).isoformat(), "day": latest.isoformat(),
+                               "plan_deadline": timescales.plan_deadline(latest).isoformat()}
+    for child in AT_THE_MEETING:
+        case_id = _referral(people, "south", child, pathway_key)
+        _walk(people, case_id, TO_THE_MEETING)
+        runtime.set_variables(None, meetings.running_main(case_id).id, {"mace1": booking},
+                              detail="demo: a meeting under way")

@@ -1,0 +1,62 @@
+"""Drafts: a user's unfinished answers to an open task, kept to finish later and removed once it is done."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from processes.engine import audit, runtime
+from processes.engine.clock import now
+from processes.engine.db import db
+from processes.engine.errors import Conflict, InvalidInput, NotFound
+from processes.engine.models import HumanTask
+from processes.engine.transaction import atomic
+from processes.identity.access import can_see_task
+from processes.identity.users import Actor
+from processes.mace.models import TaskDraft
+
+MAX_DRAFT_BYTES = 200_000
+
+
+def _task_to_draft(actor: Actor, task_id: int) -> HumanTask:
+    task = db.session.get(HumanTask, task_id)
+    if task is None or not can_see_task(actor, task):
+        raise NotFound(f"No task {task_id}.")
+    if task.status != "open":
+        raise Conflict(f"Task {task_id} is already {task.status}; the draft was not saved.")
+    return task
+
+
+def get(actor: Actor, task_id: int) -> dict[str, Any] | None:
+    """The actor's saved answers to the task, if it is still open and they saved any."""
+    return db.session.scalar(
+        select(TaskDraft.data).join(HumanTask, HumanTask.id == TaskDraft.human_task_id)
+        .where(TaskDraft.human_task_id == task_id, TaskDraft.user_id == actor.id, HumanTask.status == "open")
+    )
+
+
+@atomic
+def save(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
+    """Keep the actor's answers so far (unvalidated: a draft may be half done). Audited without its contents."""
+    task = _task_to_draft(actor, task_id)
+    if len(json.dumps(data)) > MAX_DRAFT_BYTES:
+        raise InvalidInput("The draft was not saved.", {"data": ["The draft is too long to save."]})
+    draft = db.session.scalar(select(TaskDraft).where(TaskDraft.human_task_id == task.id,
+                                                      TaskDraft.user_id == actor.id))
+    if draft is None:
+        db.session.add(TaskDraft(human_task_id=task.id, user_id=actor.id, data=data, updated_at=now()))
+    else:
+        draft.data, draft.updated_at = data, now()
+    audit.record(actor, "task.draft.save", case_id=task.case_id, instance_id=task.instance_id,
+                 human_task_id=task.id)
+
+
+@atomic
+def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask:
+    """Complete the task (runtime.complete_task) and, in the same transaction, drop every draft of it:
+    once the answers are recorded, no half-finished copy of a child's details should be kept."""
+    task = runtime.complete_task(actor, task_id, data)
+    db.session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task.id))
+    return task
