@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from processes.engine.db import db
 from processes.engine.errors import ServiceError
+from processes.mace import plugin
 from workers import embedded
 
 from . import api, cli, config, web
@@ -40,6 +41,7 @@ def _sqlite_begin(connection) -> None:
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    plugin.install()
     # No app-wide static folder: the web blueprint serves the built assets (app/web/static) at /static.
     app = Flask(__name__, static_folder=None, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_mapping(config.load(Path(app.instance_path)))

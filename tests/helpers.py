@@ -28,6 +28,6 @@ def snapshot(instance_id: int) -> tuple:
 
 def swept() -> dict[str, list[int]]:
     """The ids a sweep hands on now, by job, without running any of them."""
-    handed: dict[str, list[int]] = {job: [] for job in scheduler.JOBS}
+    handed: dict[str, list[int]] = {job: [] for job in scheduler.jobs()}
     scheduler.sweep(lambda job, ids: handed[job].extend(ids))
     return handed

@@ -167,7 +167,7 @@ def test_a_draft_is_kept_per_user_audited_without_content_and_dropped_on_complet
     saved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task.draft.save")).all()
     assert len(saved) == 2 and all(e.detail is None for e in saved)
     drafts.save(people["hub2"], step.id, {"reason": "Another view"})
-    drafts.complete_task(people["hub"], step.id, {"decision": "allocate"})
+    runtime.complete_task(people["hub"], step.id, {"decision": "allocate"})
     assert count(TaskDraft) == 0, "no half-finished copy of a child's details is kept"
     with pytest.raises(NotFound):
         drafts.save(people["south"], step.id, {"reason": "x"})

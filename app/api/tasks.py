@@ -4,8 +4,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from processes.engine import tasks
-from processes.mace import drafts
+from processes.engine import runtime, tasks
 
 from .schemas import CompleteIn, InboxOut, InboxQuery, ReassignIn, TaskDetailOut, TaskOut
 
@@ -37,7 +36,7 @@ class TaskComplete(MethodView):
     @blp.alt_response(409, description="Completed or changed by someone else first; nothing changed")
     def post(self, body, task_id):
         """Complete a task with its form data, validated against the form's JSON Schema."""
-        return drafts.complete_task(g.actor, task_id, body["data"])  # completes it and drops its drafts
+        return runtime.complete_task(g.actor, task_id, body["data"])  # its drafts go with it (a listener)
 
 
 @blp.route("/tasks/<int(max=2147483647):task_id>/claim")

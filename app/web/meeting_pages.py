@@ -14,9 +14,9 @@ from processes.engine import bundle as bundles
 from processes.engine import forms, repository
 from processes.engine.clock import aware, now
 from processes.engine.errors import Conflict, InvalidInput, NotFound
-from processes.engine.workflow_sync import OUTCOME_STEP
 from processes.identity import users as identity
 from processes.mace import meetings
+from processes.mace.contract import OUTCOME_STEP
 
 from . import formkit
 from .auth import actor

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from processes.engine import tasks
+from processes.engine import runtime, tasks
 from processes.engine.errors import Conflict, Forbidden, InvalidInput
 from processes.identity import users as identity
 from processes.mace import casefile, diagrams, drafts, referrals
@@ -93,7 +93,7 @@ def task(task_id: int):
                 elif errors:
                     tasks.check_answers(me, task_id, data)
                 else:
-                    drafts.complete_task(me, task_id, data)
+                    runtime.complete_task(me, task_id, data)
                     flash(f"Done: {view.name}.", "success")
                     return redirect(url_for("web.case", case_id=view.case_id))
             except InvalidInput as invalid:

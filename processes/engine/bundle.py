@@ -18,8 +18,8 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from processes.engine.hooks import HOOKS
 from processes.engine.scripting import SCRIPT_ENGINE, make_script_engine
-from processes.mace import timescales as timescale_config
 
 FORM_PROPERTY = "formJsonSchemaFilename"
 UI_PROPERTY = "formUiSchemaFilename"
@@ -63,8 +63,9 @@ class ParsedBundle:
     ui_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     entry_process_id: str | None = None
     message_starts: dict[str, str] = field(default_factory=dict)
-    timescales: timescale_config.Timescales | None = None
-    # Bound to this version's timescales, so due dates and bookings follow the version an instance runs.
+    # Each registered extension's configuration of this version, by file name (a pathway's timescales, say).
+    configs: dict[str, Any] = field(default_factory=dict)
+    # Bound to this version's configuration, so due dates and bookings follow the version an instance runs.
     script_engine: PythonScriptEngine = SCRIPT_ENGINE
     # Variables the diagrams set for themselves (in scripts and as decision outputs): no caller may supply
     # them, or a start could skip the front door by naming where its cycle begins.
@@ -112,12 +113,13 @@ def is_ui_schema(name: str) -> bool:
     return name.endswith(UI_SUFFIX)
 
 
-def is_timescales(name: str) -> bool:
-    return name == timescale_config.FILE_NAME
+def is_configuration(name: str) -> bool:
+    """A file a registered bundle extension reads (the pathway's `timescales.json`, say), not a form."""
+    return HOOKS.extension_for(name) is not None
 
 
 def is_form(name: str) -> bool:
-    return name.endswith(".json") and not is_ui_schema(name) and not is_timescales(name)
+    return name.endswith(".json") and not is_ui_schema(name) and not is_configuration(name)
 
 
 def ui_schema_name(form: str) -> str:
@@ -156,9 +158,13 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
         ts.input_item.bpmn_id for spec in bundle.all_specs() for ts in spec.task_specs.values()
         if isinstance(ts, MultiInstanceTask) and ts.input_item is not None)
     bundle.computed = bundle._computed_names() | bundle.loop_items
-    if timescale_config.FILE_NAME in files:
-        bundle.timescales = timescale_config.Timescales(json.loads(files[timescale_config.FILE_NAME]))
-        bundle.script_engine = make_script_engine(bundle.timescales.script_functions())
+    functions: dict[str, Any] = {}
+    for extension in HOOKS.extensions:
+        if extension.file_name in files:
+            config = bundle.configs[extension.file_name] = extension.parse(files[extension.file_name])
+            functions.update(extension.functions(config))
+    if functions:
+        bundle.script_engine = make_script_engine(functions)
     called = set().union(*(called_process_ids(s) for s in bundle.all_specs())) if specs else set()
     top_level = [pid for pid in executable if pid not in called]
     plain = [pid for pid in top_level if not start_message_names(specs[pid])]

@@ -1,8 +1,12 @@
 """The one place the service layer reads the time, always timezone-aware UTC."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-__all__ = ["UTC", "aware", "now"]
+__all__ = ["LOCAL", "UTC", "aware", "now"]
+
+# The zone people work in: a due date means the end of that day here, and a time without an offset is local.
+LOCAL = ZoneInfo("Europe/London")
 
 
 def now() -> datetime:

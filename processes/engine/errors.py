@@ -82,3 +82,8 @@ class WorkflowFailed(ServiceError):
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "element_id": self.element_id}
+
+
+class ScriptFunctionError(LookupError):
+    """Raised by a function a bundle extension offers diagrams, with a message that names only code (a
+    timescale's name, say), never a value from a case: it is safe to show and to log."""

@@ -10,7 +10,7 @@ from processes.engine import audit
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance, Timer
 from processes.engine.transaction import atomic
-from processes.identity.access import visible_case, visible_instance
+from processes.identity.access import visible_case_area, visible_instance
 from processes.identity.users import Actor
 
 
@@ -43,8 +43,8 @@ def instance_state(actor: Actor, instance_id: int) -> InstanceState:
 @atomic
 def case_history(actor: Actor, case_id: int) -> CaseHistory:
     """Every step of every instance (cycle) of the case, oldest first, with who read or changed it."""
-    case = visible_case(actor, case_id)
-    audit.record(actor, "case.history.view", case_id=case.id)
+    visible_case_area(actor, case_id)
+    audit.record(actor, "case.history.view", case_id=case_id)
     return CaseHistory(
         list(db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
                                 .order_by(ProcessInstance.id))),

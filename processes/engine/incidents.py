@@ -8,10 +8,10 @@ from processes.engine import audit, runtime
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import Forbidden, NotFound, WorkflowFailed
+from processes.engine.hooks import HOOKS
 from processes.engine.models import Incident
 from processes.engine.transaction import atomic
 from processes.identity.users import Actor
-from processes.mace.models import Case
 
 
 @atomic
@@ -27,7 +27,7 @@ def record(instance_id: int, failure: WorkflowFailed) -> Incident:
                                                         Incident.status == "open"))
     at = now()
     if incident is None:
-        area = db.session.scalar(select(Case.area_code).where(Case.id == instance.case_id))
+        area = HOOKS.area_of(instance.case_id)
         incident = Incident(instance_id=instance_id, case_id=instance.case_id, area_code=area, status="open",
                             attempts=0, created_at=at)
         db.session.add(incident)

@@ -18,19 +18,17 @@ from processes.engine import audit, forms, repository, serialization, workflow_s
 from processes.engine import bundle as bundles
 from processes.engine.clock import aware, now
 from processes.engine.db import db
-from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowFailed
+from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ScriptFunctionError, WorkflowFailed
+from processes.engine.hooks import HOOKS, InstanceEnded, StepCompleted
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
-from processes.identity.access import can_see_task, visible_case, visible_instance
+from processes.identity.access import can_see_task, visible_case_area, visible_instance
 from processes.identity.users import Actor
-from processes.mace import facts
-from processes.mace.models import Case
 
 CASE_AREA = "case_area"
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
-_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
-                "UnknownTimescale"}
+_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
 
 
 def _engine(step: Callable[[], Any]) -> Any:
@@ -41,7 +39,9 @@ def _engine(step: Callable[[], Any]) -> Any:
         element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
         error_type = getattr(exc, "error_type", None) or type(exc).__name__
         message = str(exc).splitlines()[0] if str(exc) else ""
-        detail = message if error_type in _SAFE_DETAIL else error_type
+        # Spiff wraps what a script raised, inside its except block: the original is the context.
+        safe = error_type in _SAFE_DETAIL or isinstance(exc.__cause__ or exc.__context__, ScriptFunctionError)
+        detail = message if safe else error_type
         line = getattr(exc, "line_number", None)
         raise WorkflowFailed(element, f"{detail} (line {line})" if line else detail) from None
 
@@ -86,10 +86,17 @@ def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, acto
                                **({"status": "completed", "ended_at": at} if ended else {}))
     if ended:
         workflow_sync.clear(instance, at, before, completed)
+        _ended(instance, "completed", at)
         _continue_as_new(instance, workflow, case, actor, at)
     else:
         # due_in and timer expressions are evaluated here, so their failures are workflow errors too.
         _engine(lambda: workflow_sync.sync(instance, workflow, case, at, before, completed, timer_rows))
+
+
+def _ended(instance: ProcessInstance, status: str, at: datetime) -> None:
+    event = InstanceEnded(instance, status, at)
+    for listener in HOOKS.instance_ended:
+        listener(event)
 
 
 def _continue_as_new(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None,
@@ -140,11 +147,11 @@ def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor:
 @atomic
 def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = None) -> ProcessInstance:
     """Start the latest version of pathway `key` for a case the actor can see."""
-    case = visible_case(actor, case_id)
+    case = CaseRef(case_id, visible_case_area(actor, case_id))
     _check_data_keys(data or {}, "data")
     definition = repository.require_latest(key)
     _refuse_computed(definition, data or {}, "data")
-    return _start(definition, definition.entry_process_id, CaseRef(case.id, case.area_code), actor, data or {}, now())
+    return _start(definition, definition.entry_process_id, case, actor, data or {}, now())
 
 
 def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field: str) -> None:
@@ -221,7 +228,9 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: fro
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
     write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
                            assignee_id=task.assignee_id or actor.id)
-    facts.record(instance.definition, task, data, at)
+    event = StepCompleted(actor, instance.definition, task, data, at)
+    for listener in HOOKS.step_completed:
+        listener(event)
     _save(instance, workflow, CaseRef(task.case_id, task.area_code), actor, at, before, completed=task.spiff_task_id)
     audit.record(actor, "task.complete", case_id=task.case_id, instance_id=instance.id, human_task_id=task.id,
                  detail=task.element_id)
@@ -235,14 +244,12 @@ def fire_due_timers(instance_id: int) -> list[str]:
     Safe to call twice: a second call finds nothing due and changes nothing. The instance, its case's
     area and its timer rows are read in two statements, as this runs for every timer a sweep finds.
     """
-    row = db.session.execute(
-        select(ProcessInstance, Case.area_code).join(Case, Case.id == ProcessInstance.case_id)
-        .where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
+    instance = db.session.scalar(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update(of=ProcessInstance)
         .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
+    )
+    if instance is None:
         raise NotFound(f"No process instance {instance_id}.")
-    instance, area_code = row
     at = now()
     timer_rows = workflow_sync.timer_rows(instance.id)
     due = [t for t in timer_rows if aware(t.fire_at) <= at]
@@ -253,7 +260,8 @@ def fire_due_timers(instance_id: int) -> list[str]:
     _engine(lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
     still_waiting = workflow_sync.waiting_timers(workflow)
     fired = [t.element_id for t in due if t.spiff_task_id not in still_waiting]
-    _save(instance, workflow, CaseRef(instance.case_id, area_code), None, at, before, timer_rows=timer_rows)
+    case = CaseRef(instance.case_id, HOOKS.area_of(instance.case_id))
+    _save(instance, workflow, case, None, at, before, timer_rows=timer_rows)
     for element_id in fired:
         audit.record(None, "timer.fire", case_id=instance.case_id, instance_id=instance.id, detail=element_id)
     return fired
@@ -264,9 +272,8 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
                     key: str | None = None) -> list[ProcessInstance]:
     """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
     by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
-    found = visible_case(actor, case_id)
+    case = CaseRef(case_id, visible_case_area(actor, case_id))
     _check_data_keys(payload or {}, "payload")
-    case = CaseRef(found.id, found.area_code)
     definition = repository.require_latest(key or _case_pathway_key(case, name))
     forms.validate_message(definition, name, payload or {})
     at = now()
@@ -338,7 +345,7 @@ def set_variables(actor: Actor | None, instance_id: int, variables: dict[str, An
             task.internal_data.pop("event_value", None)  # Spiff keeps the date it first worked out
     at = now()
     _engine(lambda: (workflow.refresh_timers(), workflow.do_engine_steps()))
-    case = CaseRef(instance.case_id, db.session.get(Case, instance.case_id).area_code)
+    case = CaseRef(instance.case_id, HOOKS.area_of(instance.case_id))
     _save(instance, workflow, case, actor, at, before)
     _engine(lambda: workflow_sync.refresh_due(instance, workflow, at))
     audit.record(actor, "instance.variables", case_id=instance.case_id, instance_id=instance.id, detail=detail)
@@ -356,5 +363,6 @@ def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     at = now()
     write_queue.update_row(instance, versioned=True, status="cancelled", ended_at=at)
     workflow_sync.clear(instance, at, Before.of(_load(instance)))
+    _ended(instance, "cancelled", at)
     audit.record(actor, "instance.cancel", case_id=instance.case_id, instance_id=instance.id, detail=reason[:255])
     return instance

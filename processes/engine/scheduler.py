@@ -17,9 +17,8 @@ from processes.engine import incidents, runtime
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import NotFound, WorkflowFailed
-from processes.engine.models import HumanTask, Incident, Timer
-from processes.mace import alerts, meetings, notifications, oversight
-from processes.mace.models import Notification
+from processes.engine.hooks import HOOKS
+from processes.engine.models import Incident, Timer
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +45,10 @@ def _fire_timers(instance_id: int) -> Outcome:
         return Outcome(0)  # removed since the sweep saw it
 
 
-def _raise_alerts(task_id: int) -> Outcome:
-    return Outcome(len(alerts.raise_due(task_id)))
-
-
-def _send_email(notification_id: int) -> Outcome:
-    return Outcome(int(notifications.deliver_email(notification_id)))
-
-
-def _upkeep(_: int) -> Outcome:
-    """Count the weeks that have ended for the overdue trend, and keep MACE 1 meetings generated ahead."""
-    return Outcome(oversight.record_weeks() + meetings.generate_ahead())
-
-
-JOBS: dict[str, Callable[[int], Outcome]] = {
-    "timers": _fire_timers, "alerts": _raise_alerts, "email": _send_email, "upkeep": _upkeep,
-}
+def jobs() -> dict[str, Callable[[int], Outcome]]:
+    """The engine's own job, then the pathway's, in the order the sweep hands them on."""
+    registered = {name: (lambda item_id, job=job: Outcome(job.run(item_id))) for name, job in HOOKS.jobs.items()}
+    return {"timers": _fire_timers, **registered}
 
 
 def _due_timers(limit: int, after: int) -> list[int]:
@@ -74,28 +61,10 @@ def _due_timers(limit: int, after: int) -> list[int]:
         .group_by(instance).order_by(instance).limit(limit)))
 
 
-def _due_alerts(limit: int, after: int) -> list[int]:
-    return list(db.session.scalars(
-        select(HumanTask.id).where(HumanTask.status == "open", HumanTask.next_alert_at <= now(), HumanTask.id > after)
-        .order_by(HumanTask.id).limit(limit)))
-
-
-def _pending_email(limit: int, after: int) -> list[int]:
-    return list(db.session.scalars(
-        select(Notification.id).where(notifications.sendable(), Notification.id > after)
-        .order_by(Notification.id).limit(limit)))
-
-
-def _due_upkeep(_limit: int, after: int) -> list[int]:
-    """One upkeep job (id 1) when a week has ended uncounted or the meetings run short of the weeks ahead."""
-    return [1] if not after and (oversight.weeks_to_record() or meetings.calendar_short()) else []
-
-
-# In this order, so that work run in process flows on within one sweep: a fired timer's new step can be
-# overdue at once, and an alert's emails go out straight after it.
-_DUE: dict[str, Callable[[int, int], list[int]]] = {
-    "timers": _due_timers, "alerts": _due_alerts, "email": _pending_email, "upkeep": _due_upkeep,
-}
+def _due() -> dict[str, Callable[[int, int], list[int]]]:
+    # Timers first, so that work run in process flows on within one sweep: a fired timer's new step can be
+    # overdue at once (and the pathway registers its alerts before their emails).
+    return {"timers": _due_timers, **{name: job.due for name, job in HOOKS.jobs.items()}}
 
 
 def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
@@ -105,8 +74,9 @@ def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
     It pages on past each batch by id, so a backlog (after an outage, say) is all queued in one sweep
     rather than `limit` per interval.
     """
-    handed = dict.fromkeys(_DUE, 0)
-    for job, due in _DUE.items():
+    due_work = _due()
+    handed = dict.fromkeys(due_work, 0)
+    for job, due in due_work.items():
         after = 0
         while True:
             ids = due(limit, after)
@@ -122,16 +92,17 @@ def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
 
 def run(job: str, item_id: int) -> Outcome:
     """Run one job for one id; unknown job names are refused rather than guessed."""
-    if job not in JOBS:
-        raise ValueError(f"Unknown job '{job}'; known: {', '.join(JOBS)}.")
-    return JOBS[job](item_id)
+    known = jobs()
+    if job not in known:
+        raise ValueError(f"Unknown job '{job}'; known: {', '.join(known)}.")
+    return known[job](item_id)
 
 
 @dataclass
 class Report:
     """What a sweep run in this process did."""
 
-    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(JOBS, 0))
+    done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(jobs(), 0))
     incident_ids: list[int] = field(default_factory=list)
     failed: list[tuple[str, int, str]] = field(default_factory=list)
 

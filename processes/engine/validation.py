@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator
 
@@ -25,9 +24,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from processes.engine import bundle as bundles
 from processes.engine.bundle import ParsedBundle, UnsafeXml
 from processes.engine.errors import Problem
+from processes.engine.hooks import HOOKS, Deployable
 from processes.engine.scripting import RestrictedEnvironment, ScriptRejected, compile_expression, compile_script
-from processes.mace import timescales as timescale_config
-from processes.mace.roles import role_for_lane
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -59,15 +57,16 @@ def validate(files: dict[str, str], key: str) -> tuple[list[Problem], ParsedBund
                                 f"Cannot tell which process starts a case: give it the id '{key}'."))
     for spec in parsed.all_specs():
         problems.extend(_check_spec(spec, parsed))
-    problems.extend(_check_timescale_names(files, parsed))
+    deployable = Deployable(key, files, parsed)
+    for check in HOOKS.deploy_checks:
+        problems.extend(check(deployable))
     return problems, (None if problems else parsed)
 
 
-_COUNTING = ("due_after", "due_before")
 _EXPRESSIONS = {"conditionExpression", "timeDate", "timeDuration", "timeCycle", "script"}
 
 
-def _expressions(root) -> Iterator[tuple[str | None, str, str]]:
+def expressions(root) -> Iterator[tuple[str | None, str, str]]:
     """(element id, source, mode) of every script and expression of a diagram: not its documentation."""
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -77,33 +76,6 @@ def _expressions(root) -> Iterator[tuple[str | None, str, str]]:
             yield _owner_id(element), element.text, "exec" if name == "script" else "eval"
         elif name == "property" and element.get("name") == bundles.DUE_PROPERTY and element.get("value"):
             yield _owner_id(element), element.get("value"), "eval"
-
-
-def _check_timescale_names(files: dict[str, str], parsed: ParsedBundle) -> Iterator[Problem]:
-    """A diagram that counts a timescale the bundle does not define would fail only when a case got there."""
-    defined = set(parsed.timescales.config["timescales"]) if parsed.timescales else set()
-    for name, text in sorted(files.items()):
-        if not bundles.is_bpmn(name):
-            continue
-        for element_id, source, mode in _expressions(bundles.parse_xml(text).getroot()):
-            try:
-                tree = ast.parse(source.strip(), mode=mode)
-            except SyntaxError:
-                continue  # reported as not compiling
-            for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)):
-                function = call.func.id
-                if function not in (*_COUNTING, "book_mace1"):
-                    continue
-                if parsed.timescales is None:
-                    yield Problem(name, element_id, f"{function} needs {timescale_config.FILE_NAME} in the bundle.")
-                elif function in _COUNTING:
-                    first = call.args[0] if call.args else None
-                    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
-                        yield Problem(name, element_id, f"{function} takes the name of a timescale in quotes first, "
-                                                        f'e.g. {function}("hub_decision").')
-                    elif first.value not in defined:
-                        yield Problem(name, element_id, f"No timescale '{first.value}' in "
-                                                        f"{timescale_config.FILE_NAME}.")
 
 
 def _owner_id(element) -> str | None:
@@ -128,8 +100,8 @@ def _check_files(files: dict[str, str]) -> Iterator[Problem]:
                 yield Problem(name, None, f"The file {exc}.")
             except etree.XMLSyntaxError as exc:
                 yield Problem(name, None, f"The XML does not parse: {exc.msg} (line {exc.lineno}).")
-        elif bundles.is_timescales(name):
-            yield from _check_timescales(name, text)
+        elif (extension := HOOKS.extension_for(name)) is not None:
+            yield from (Problem(name, None, sentence) for sentence in extension.check(text))
         elif bundles.is_ui_schema(name):
             yield from _check_ui_schema(name, text, files)
         elif bundles.is_form(name):
@@ -152,16 +124,6 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
-
-
-def _check_timescales(name: str, text: str) -> Iterator[Problem]:
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield Problem(name, None, f"The timescales are not valid JSON: {exc.msg} (line {exc.lineno}).")
-        return
-    for problem in timescale_config.problems(config):
-        yield Problem(name, None, f"The timescales break their rules at {problem}")
 
 
 def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Problem]:
@@ -235,7 +197,7 @@ def _check_spec(spec, parsed: ParsedBundle) -> Iterator[Problem]:
 def _check_user_task(file, element, task_spec, props, parsed: ParsedBundle) -> Iterator[Problem]:
     if task_spec.lane is None:
         yield Problem(file, element, "The user task is in no lane: put it in the lane of the role that does it.")
-    elif role_for_lane(task_spec.lane) is None:
+    elif HOOKS.lane_role(task_spec.lane) is None:
         yield Problem(file, element, f"The lane '{task_spec.lane}' is not a known role.")
     form = props.get(bundles.FORM_PROPERTY)
     if not form:

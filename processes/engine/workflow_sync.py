@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,18 +22,13 @@ from sqlalchemy import Row, delete, insert, select, update
 
 from processes.engine import bundle as bundles
 from processes.engine import write_queue
-from processes.engine.clock import UTC, aware
-from processes.engine.db import db, insert_once
+from processes.engine.clock import LOCAL, UTC, aware
+from processes.engine.db import db
 from processes.engine.errors import WorkflowFailed
+from processes.engine.hooks import HOOKS, StepOpened, Watched
 from processes.engine.models import HumanTask, ProcessInstance, Timer
-from processes.mace import alerts
-from processes.mace.models import Booking, BookingMove, Meeting
-from processes.mace.roles import role_for_lane
-from processes.mace.working_days import UK
 
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
-BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
-OUTCOME_STEP = "mace1_outcome"  # completed once the meeting has discussed the case
 _INSERT_TASK, _INSERT_TIMER = insert(_TASKS).inline(), insert(_TIMERS).inline()
 
 
@@ -99,7 +94,7 @@ def _due_at(task: Task, created: datetime) -> datetime | None:
 
 def _as_due_time(value: Any, created: datetime) -> datetime:
     """A due time from what `due_in` gave: a duration from when the step opened, a date (the end of that
-    day in the UK), or a date and time (UK time unless it names its offset)."""
+    day, local time), or a date and time (local time unless it names its offset)."""
     if isinstance(value, str) and value.upper().startswith("P"):
         parsed = TimerEventDefinition.parse_iso_duration(value)
         return created + TimerEventDefinition.get_timedelta_from_start(parsed, created)
@@ -108,9 +103,9 @@ def _as_due_time(value: Any, created: datetime) -> datetime:
     if isinstance(value, timedelta):
         return created + value
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UK)).astimezone(UTC)
+        return (value if value.tzinfo else value.replace(tzinfo=LOCAL)).astimezone(UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(23, 59, 59), UK).astimezone(UTC)
+        return datetime.combine(value, time(23, 59, 59), LOCAL).astimezone(UTC)
     raise TypeError(type(value).__name__)
 
 
@@ -130,34 +125,31 @@ class Before:
 
     ready: frozenset[str] = frozenset()
     timers: frozenset[str] = frozenset()
-    booking: tuple[str, str] | None = None
+    watched: tuple[Any, ...] = ()  # what each registered watcher read, in order
 
     @classmethod
     def of(cls, workflow: BpmnWorkflow) -> Before:
         ready, timers = ready_user_tasks(workflow), waiting_timers(workflow)
-        return cls(frozenset(ready), frozenset(timers), booking_of([*ready.values(), *timers.values()]))
+        return cls(frozenset(ready), frozenset(timers), _watch([*ready.values(), *timers.values()]))
 
 
-def booking_of(open_steps: Iterable[Task]) -> tuple[str, str] | None:
-    """(meeting start, plan deadline) of the MACE 1 meeting the case is booked into, from the data of its ready
-    user tasks and waiting timers: a booked case always waits at one of them."""
-    for task in open_steps:
-        value = task.data.get(BOOKING_VARIABLE)
-        if isinstance(value, dict) and isinstance(value.get("date"), str) and isinstance(value.get("plan_deadline"),
-                                                                                         str):
-            return value["date"], value["plan_deadline"]
-    return None
+def _watch(open_steps: list[Task]) -> tuple[Any, ...]:
+    return tuple(watcher.read(open_steps) for watcher in HOOKS.watchers)
 
 
-def step_name(task: Task, agencies: dict[str, str]) -> str:
-    """The step's name; one of a step run once per item (each agency's view, say) names its item too, by
-    the agency's name where the pathway's core agencies list it."""
-    name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+def loop_item(task: Task) -> Any:
+    """The item a step run once per item (each agency's view, say) runs for; None for any other step."""
     spec = task.parent.task_spec if task.parent is not None else None
     if not isinstance(spec, MultiInstanceTask) or spec.input_item is None:
-        return name
-    item = task.data.get(spec.input_item.bpmn_id)
-    return f"{name}: {agencies.get(item, item)}"[:255] if item not in (None, "") else name
+        return None
+    return task.data.get(spec.input_item.bpmn_id)
+
+
+def step_name(task: Task) -> str:
+    """The step's name; one of a step run once per item names its item too (a listener may name it better)."""
+    name = task.task_spec.bpmn_name or task.task_spec.bpmn_id
+    item = loop_item(task)
+    return f"{name}: {item}"[:255] if item not in (None, "") else name
 
 
 def _cancel_rows(instance: ProcessInstance, spiff_ids: set[str], at: datetime) -> None:
@@ -174,69 +166,35 @@ def sync(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, at: d
     """Open rows for newly ready user tasks, cancel rows whose task left the ready state; same for timers."""
     ready = ready_user_tasks(workflow)
     _cancel_rows(instance, set(before.ready - ready.keys()) - {completed}, at)
-    timescales = bundles.for_definition(instance.definition).timescales
-    agencies = timescales.core_agencies if timescales else {}
-    new_rows = [
-        {
-            "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
-            "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name,
-            "name": step_name(task, agencies),
-            "role": role_for_lane(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
-            "status": "open", "created_at": at, "due_at": (due := _due_at(task, at)),
-            "escalates": (escalates := properties(task).get(bundles.ESCALATE_PROPERTY) == "true"),
-            "next_alert_at": alerts.first_alert_at(due, at, escalates),
-        }
-        for spiff_id, task in ready.items() if spiff_id not in before.ready
-    ]
+    new_rows = [_opened(instance, case, spiff_id, task, at) for spiff_id, task in ready.items()
+                if spiff_id not in before.ready]
     if new_rows:
         write_queue.queue(_INSERT_TASK, new_rows)
     waiting = waiting_timers(workflow)
     if before.timers or waiting:
         _sync_timers(instance, waiting, timer_rows(instance.id) if timers is None else timers)
-    booking = booking_of([*ready.values(), *waiting.values()])
-    if booking is not None and booking != before.booking:
-        _record_booking(instance, case, booking, before.booking, at)
+    if HOOKS.watchers:
+        now_watched = _watch([*ready.values(), *waiting.values()])
+        old_watched = before.watched or (None,) * len(now_watched)
+        for watcher, old, new in zip(HOOKS.watchers, old_watched, now_watched, strict=True):
+            if new != old:
+                watcher.changed(Watched(instance, case.id, case.area_code, old, new, at))
 
 
-def _record_booking(instance: ProcessInstance, case: CaseRef, booking: tuple[str, str],
-                    previous: tuple[str, str] | None, at: datetime) -> None:
-    """A new booking becomes a row of its meeting's agenda, and the meeting a row of its own if it had none.
-
-    A booking that replaces one its meeting never discussed (the plan was late, or business support moved
-    the case) takes the place of that one, which is marked moved; any other booking of a case seen at
-    MACE 1 before is a review. A new cycle carrying the same booking adds nothing.
-    """
-    meeting_at = datetime.fromisoformat(booking[0]).astimezone(UTC)
-    plan_deadline = date.fromisoformat(booking[1])
-    timescales = bundles.for_definition(instance.definition).timescales
-    minutes = timescales.minutes_per_case(case.area_code) if timescales else None
-    write_queue.queue(insert_once(Meeting.__table__, {
-        "area_code": case.area_code, "starts_at": meeting_at, "plan_deadline": plan_deadline,
-        "minutes_per_case": minutes}, ["area_code", "starts_at"]))
-    kind = None
-    if previous is not None:
-        replaced = db.session.scalar(select(Booking).where(
-            Booking.case_id == case.id, Booking.meeting_at == datetime.fromisoformat(previous[0]).astimezone(UTC)))
-        if replaced is not None and not _discussed(case.id, aware(replaced.meeting_at)):
-            kind = replaced.kind
-            if replaced.status == "booked":
-                replaced.status = "moved"
-                late = replaced.plan_deadline < at.astimezone(UK).date()
-                db.session.add(BookingMove(booking_id=replaced.id, to_meeting_at=meeting_at, moved_at=at, reason=(
-                    "Plan not ready by the plan deadline: booked into the next meeting whose deadline is still ahead"
-                    if late else "Moved to another meeting by the pathway")))
-    if kind is None:
-        seen = db.session.scalar(select(Booking.id).where(Booking.case_id == case.id).limit(1)) is not None
-        kind = "review" if seen else "new"
-    write_queue.queue(insert_once(Booking.__table__, {
-        "case_id": case.id, "instance_id": instance.id, "area_code": case.area_code, "meeting_at": meeting_at,
-        "plan_deadline": plan_deadline, "kind": kind, "status": "booked", "booked_at": at}, ["case_id", "meeting_at"]))
-
-
-def _discussed(case_id: int, meeting_at: datetime) -> bool:
-    return db.session.scalar(select(_TASKS.c.id).where(
-        _TASKS.c.case_id == case_id, _TASKS.c.element_id == OUTCOME_STEP, _TASKS.c.status == "completed",
-        _TASKS.c.completed_at >= meeting_at).limit(1)) is not None
+def _opened(instance: ProcessInstance, case: CaseRef, spiff_id: str, task: Task, at: datetime) -> dict[str, Any]:
+    """The row of a newly ready user task, as the step-opened listeners leave it."""
+    due = _due_at(task, at)
+    escalates = properties(task).get(bundles.ESCALATE_PROPERTY) == "true"
+    row = {
+        "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
+        "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name, "name": step_name(task),
+        "role": HOOKS.lane_role(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
+        "status": "open", "created_at": at, "due_at": due, "escalates": escalates,
+        "next_alert_at": HOOKS.alert_time(due, at, at, escalates, None),
+    }
+    for listener in HOOKS.step_opened:
+        listener(StepOpened(instance, task, row, at))
+    return row
 
 
 def refresh_due(instance: ProcessInstance, workflow: BpmnWorkflow, at: datetime) -> None:
@@ -252,8 +210,8 @@ def refresh_due(instance: ProcessInstance, workflow: BpmnWorkflow, at: datetime)
         due = _due_at(task, aware(row.created_at))
         if due != aware(row.due_at):
             write_queue.queue(update(_TASKS).where(_TASKS.c.id == row.id).values(
-                due_at=due, next_alert_at=alerts.next_alert_at(due, aware(row.created_at), at, row.escalates,
-                                                               row.alerts_raised)))
+                due_at=due, next_alert_at=HOOKS.alert_time(due, aware(row.created_at), at, row.escalates,
+                                                            row.alerts_raised)))
 
 
 def timer_rows(instance_id: int) -> list[Row]:

@@ -2,24 +2,23 @@
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from processes.engine.db import db
 from processes.engine.errors import NotFound
+from processes.engine.hooks import HOOKS
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.identity.users import Actor
-from processes.mace.models import Case
 
 
-def visible_case(actor: Actor, case_id: int) -> Case:
-    """The case, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
-    case = db.session.get(Case, case_id)
-    if case is None or case.area_code not in actor.areas:
+def visible_case_area(actor: Actor, case_id: int) -> str:
+    """The case's area, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
+    area = HOOKS.area_of(case_id)
+    if area is None or area not in actor.areas:
         raise NotFound(f"No case {case_id}.")
-    return case
+    return area
 
 
 def visible_instance(actor: Actor, instance: ProcessInstance | None, instance_id: int) -> ProcessInstance:
     """The instance, or the same NotFound for an unknown id and for another area's instance."""
-    if instance is None or db.session.get(Case, instance.case_id).area_code not in actor.areas:
+    if instance is None or HOOKS.area_of(instance.case_id) not in actor.areas:
         raise NotFound(f"No process instance {instance_id}.")
     return instance
 

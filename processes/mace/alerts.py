@@ -43,14 +43,10 @@ def _next(times: dict[str, datetime], raised: set[str]) -> datetime | None:
     return min(pending) if pending else None
 
 
-def first_alert_at(due_at: datetime | None, opened_at: datetime, escalates: bool) -> datetime | None:
-    """When a newly opened step with this due time needs its first alert (None: never)."""
-    return _next(_schedule(aware(due_at), opened_at, opened_at, escalates), set()) if due_at else None
-
-
 def next_alert_at(due_at: datetime | None, opened_at: datetime, at: datetime, escalates: bool,
                   alerts_raised: str | None) -> datetime | None:
-    """When an open step whose due time has just changed needs its next alert; kinds already raised stay raised."""
+    """When an open step (just opened, or whose due time has just changed) needs its next alert; kinds already
+    raised stay raised. None: never."""
     raised = set(filter(None, (alerts_raised or "").split(",")))
     return _next(_schedule(aware(due_at), opened_at, at, escalates), raised) if due_at else None
 

@@ -17,10 +17,10 @@ from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
-from processes.identity.access import visible_case
 from processes.identity.models import Area, User
 from processes.identity.users import Actor
 from processes.mace import diagrams
+from processes.mace.cases import visible_case
 from processes.mace.models import Case
 
 PLAN_FIELD = "actions"  # a form with this field records the child's plan and its actions

@@ -7,9 +7,8 @@ from datetime import date
 from processes.engine import audit
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import InvalidInput
+from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.transaction import atomic
-from processes.identity.access import visible_case
 from processes.identity.users import Actor
 from processes.mace.models import Case
 
@@ -26,6 +25,20 @@ def create(actor: Actor, area: str, child_name: str, date_of_birth: date | None 
     db.session.flush()
     audit.record(actor, "case.create", case_id=case.id)
     return case
+
+
+def visible_case(actor: Actor, case_id: int) -> Case:
+    """The case, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.area_code not in actor.areas:
+        raise NotFound(f"No case {case_id}.")
+    return case
+
+
+def area_of(case_id: int) -> str | None:
+    """The case's area, for the engine (its instances and tasks belong to it); None for an unknown case."""
+    case = db.session.get(Case, case_id)
+    return case.area_code if case is not None else None
 
 
 @atomic

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from processes.engine import audit, runtime
+from processes.engine import audit, write_queue
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import Conflict, InvalidInput, NotFound
+from processes.engine.hooks import StepCompleted
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.access import can_see_task
@@ -53,10 +54,7 @@ def save(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
                  human_task_id=task.id)
 
 
-@atomic
-def complete_task(actor: Actor, task_id: int, data: dict[str, Any]) -> HumanTask:
-    """Complete the task (runtime.complete_task) and, in the same transaction, drop every draft of it:
-    once the answers are recorded, no half-finished copy of a child's details should be kept."""
-    task = runtime.complete_task(actor, task_id, data)
-    db.session.execute(delete(TaskDraft).where(TaskDraft.human_task_id == task.id))
-    return task
+def drop(step: StepCompleted) -> None:
+    """Drop every draft of a completed step, in its transaction (a step-completed listener, so every way of
+    completing it does): once the answers are recorded, no half-finished copy of a child's details is kept."""
+    write_queue.queue(delete(TaskDraft).where(TaskDraft.human_task_id == step.task.id))

@@ -6,14 +6,13 @@ children, are then counted from an indexed table rather than from workflow state
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 
 from processes.engine import bundle as bundles
 from processes.engine import write_queue
-from processes.engine.models import HumanTask, ProcessDefinition
+from processes.engine.hooks import StepCompleted
 from processes.mace.models import CaseFact
 
 REPORT_KEYWORD = "x-report"
@@ -42,8 +41,10 @@ def _values(data: dict[str, Any], path: tuple[str, ...]) -> list[str]:
     return [" ".join(str(v).split())[:500] for v in items if v not in (None, "")]
 
 
-def record(definition: ProcessDefinition, task: HumanTask, data: dict[str, Any], at: datetime) -> None:
-    """Queue a fact for each reported answer of a completed step, with the step's commit."""
+def record(step: StepCompleted) -> None:
+    """Queue a fact for each reported answer of a completed step, with the step's commit (a step-completed
+    listener, so every way of completing a step records them)."""
+    definition, task, data, at = step.definition, step.task, step.data, step.at
     if not task.form:
         return
     key = (definition.content_hash, task.form)

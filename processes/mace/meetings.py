@@ -11,15 +11,15 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select
 
 from processes.engine import audit, repository, runtime
-from processes.engine import bundle as bundles
 from processes.engine.clock import UTC, aware, now
 from processes.engine.db import db, insert_once
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
-from processes.engine.workflow_sync import BOOKING_VARIABLE, OUTCOME_STEP
 from processes.identity.models import Area
 from processes.identity.users import Actor
+from processes.mace import timescales as timescale_config
+from processes.mace.contract import BOOKING_VARIABLE, OUTCOME_STEP
 from processes.mace.models import Attendance, Booking, BookingMove, Case, CaseFact, Meeting
 from processes.mace.timescales import Timescales
 from processes.mace.working_days import UK
@@ -33,7 +33,7 @@ ATTENDANCE = ("present", "deputy", "absent")
 def pathway_timescales() -> Timescales:
     """The timescales and MACE 1 calendar of the latest deployed pathway."""
     definition = repository.require_latest(current_app.config["PATHWAY_KEY"])
-    timescales = bundles.for_definition(definition).timescales
+    timescales = timescale_config.for_definition(definition)
     if timescales is None:
         raise NotFound(f"The pathway '{definition.key}' has no timescales.json, so it has no MACE 1 calendar.")
     return timescales

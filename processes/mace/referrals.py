@@ -15,9 +15,9 @@ from processes.engine.db import db
 from processes.engine.errors import Forbidden, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
-from processes.identity.access import visible_case
 from processes.identity.users import Actor
 from processes.mace import cases
+from processes.mace.cases import visible_case
 from processes.mace.models import Case
 from processes.mace.working_days import UK
 

@@ -7,6 +7,9 @@ so each pathway version keeps the timescales it was deployed with.
 
 from __future__ import annotations
 
+import ast
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -15,7 +18,12 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from jsonschema import Draft202012Validator
 
+from processes.engine import bundle as bundles
 from processes.engine.clock import UTC, now
+from processes.engine.errors import Problem, ScriptFunctionError
+from processes.engine.hooks import Deployable, StepOpened
+from processes.engine.validation import expressions
+from processes.engine.workflow_sync import loop_item
 from processes.mace.working_days import UK, add_working_days, is_working_day
 
 FILE_NAME = "timescales.json"
@@ -104,7 +112,7 @@ SCHEMA: dict[str, Any] = {
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 
-class UnknownTimescale(LookupError):
+class UnknownTimescale(ScriptFunctionError):
     """A diagram counted a timescale its version's timescales.json does not define."""
 
 
@@ -270,6 +278,63 @@ class Timescales:
         }
 
 
+class TimescalesFile:
+    """`timescales.json` as a bundle extension: checked at deploy, parsed once per version, and offering the
+    diagrams `due_after`, `due_before` and `book_mace1` bound to that version's figures."""
+
+    file_name = FILE_NAME
+
+    def check(self, text: str) -> list[str]:
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            return [f"The timescales are not valid JSON: {exc.msg} (line {exc.lineno})."]
+        return [f"The timescales break their rules at {problem}" for problem in problems(config)]
+
+    def parse(self, text: str) -> Timescales:
+        return Timescales(json.loads(text))
+
+    def functions(self, config: Timescales) -> dict[str, Any]:
+        return config.script_functions()
+
+
+def for_definition(definition: Any) -> Timescales | None:
+    """The timescales a deployed version carries, if it has any."""
+    return bundles.for_definition(definition).configs.get(FILE_NAME)
+
+
+_COUNTING = ("due_after", "due_before")
+_FUNCTIONS = (*_COUNTING, "book_mace1")
+
+
+def check_timescale_names(bundle: Deployable) -> Iterator[Problem]:
+    """A diagram that counts a timescale the bundle does not define would fail only when a case got there."""
+    timescales = bundle.parsed.configs.get(FILE_NAME)
+    defined = set(timescales.config["timescales"]) if timescales else set()
+    for name, text in sorted(bundle.files.items()):
+        if not bundles.is_bpmn(name):
+            continue
+        for element_id, source, mode in expressions(bundles.parse_xml(text).getroot()):
+            try:
+                tree = ast.parse(source.strip(), mode=mode)
+            except SyntaxError:
+                continue  # reported as not compiling
+            for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)):
+                function = call.func.id
+                if function not in _FUNCTIONS:
+                    continue
+                if timescales is None:
+                    yield Problem(name, element_id, f"{function} needs {FILE_NAME} in the bundle.")
+                elif function in _COUNTING:
+                    first = call.args[0] if call.args else None
+                    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                        yield Problem(name, element_id, f"{function} takes the name of a timescale in quotes first, "
+                                                        f'e.g. {function}("hub_decision").')
+                    elif first.value not in defined:
+                        yield Problem(name, element_id, f"No timescale '{first.value}' in "
+                                                        f"{FILE_NAME}.")
+
+
 def _within(period: dict[str, Any], day: date) -> bool:
     """Whether a day falls in a holiday period given as MM-DD bounds, which may run over New Year."""
     key, start, end = day.strftime("%m-%d"), period["from"], period["to"]
@@ -294,3 +359,12 @@ def _nth_weekday(month: date, weekday: int, nth: int) -> date:
         return first + timedelta(weeks=nth - 1)
     last = month + relativedelta(months=1) - timedelta(days=1)
     return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def name_agency_step(opened: StepOpened) -> None:
+    """A step run once per agency is named for the agency, as the pathway's core agencies list it."""
+    item = loop_item(opened.task)
+    timescales = for_definition(opened.instance.definition)
+    if timescales is not None and item in timescales.core_agencies:
+        name = opened.task.task_spec.bpmn_name or opened.task.task_spec.bpmn_id
+        opened.row["name"] = f"{name}: {timescales.core_agencies[item]}"[:255]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
-UK = ZoneInfo("Europe/London")
+from processes.engine.clock import LOCAL
+
+UK = LOCAL  # the engine's local zone: England and Wales keep UK clocks
 
 
 @cache

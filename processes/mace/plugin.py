@@ -1,0 +1,30 @@
+"""The one place the MACE pathway plugs into the engine: every hook it registers, at start-up."""
+
+from __future__ import annotations
+
+from processes.engine.hooks import HOOKS, Hooks
+from processes.mace import alerts, bookings, cases, drafts, facts, jobs, roles, timescales
+
+NAME = "mace"
+
+
+def install(hooks: Hooks = HOOKS) -> None:
+    """Register the pathway's rules on the engine; safe to call again (every app and worker calls it)."""
+    if NAME in hooks.installed:
+        return
+    hooks.installed.add(NAME)
+    # Which role a lane's name means, and where a case's area is kept.
+    hooks.lane_role = roles.role_for_lane
+    hooks.cases = cases
+    # timescales.json: checked, parsed per version, and offering due_after, due_before and book_mace1.
+    hooks.extensions.append(timescales.TimescalesFile())
+    hooks.deploy_checks.append(timescales.check_timescale_names)
+    # A step opens: named for its agency; its first reminder, overdue notice or escalation scheduled.
+    hooks.step_opened.append(timescales.name_agency_step)
+    hooks.alert_time = alerts.next_alert_at
+    # A step completes, however it is completed: its reported answers kept as facts, its drafts dropped.
+    hooks.step_completed.extend([facts.record, drafts.drop])
+    # The MACE 1 meeting a case waits for becomes a row of that meeting's agenda.
+    hooks.watchers.append(bookings.BookingWatcher())
+    # The sweep raises alerts, sends their email and keeps trends and meetings up to date.
+    hooks.jobs.update(jobs.JOBS)
