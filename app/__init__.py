@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from processes.engine.db import db
 from processes.engine.errors import ServiceError
-from processes.mace import plugin
+from processes.mace import plugin, settings
 from workers import embedded
 
 from . import api, cli, config, web
@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_mapping(config.load(Path(app.instance_path)))
     app.config.update(overrides or {})
+    settings.configure(settings.Settings.from_mapping(app.config))
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS)
     api.register_api(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_string
 
@@ -18,7 +19,7 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask
 from processes.identity import users as identity
-from processes.mace import cases, notifications
+from processes.mace import cases, notifications, settings
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days, is_working_day, working_days_between
 from tests.conftest import BUNDLES
@@ -179,6 +180,12 @@ def test_a_step_opened_inside_its_reminder_window_gets_no_reminder_but_does_go_o
 # Email
 
 
+def use_smtp(monkeypatch, **changes) -> None:
+    """Point the services at another relay for this test (the settings they were given at start-up)."""
+    given = settings.current()
+    monkeypatch.setattr(settings, "_current", replace(given, smtp=replace(given.smtp, **changes)))
+
+
 @pytest.fixture
 def relay(app, monkeypatch):
     """`relay(handler, **options)`: a real SMTP server on a free loopback port, not yet started, that the
@@ -187,8 +194,7 @@ def relay(app, monkeypatch):
 
     def build(handler: Mailbox, **options) -> Controller:
         port = free_port()
-        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-        monkeypatch.setitem(app.config, "SMTP_PORT", port)
+        use_smtp(monkeypatch, host="127.0.0.1", port=port)
         built.append(Controller(handler, hostname="127.0.0.1", port=port, **options))
         return built[-1]
 
@@ -278,7 +284,7 @@ def tls_relay(app, monkeypatch, tmp_path, relay):
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    monkeypatch.setitem(app.config, "SMTP_STARTTLS", True)
+    use_smtp(monkeypatch, starttls=True)
     mailbox = Mailbox()
     relay(mailbox, tls_context=context, require_starttls=True).start()
     return mailbox, cert

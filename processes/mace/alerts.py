@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from processes.engine import audit
@@ -17,6 +16,7 @@ from processes.engine.db import db
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import User, UserArea, UserRole
+from processes.mace import settings
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days
 
@@ -27,12 +27,12 @@ def _schedule(due_at: datetime, opened_at: datetime, at: datetime, escalates: bo
     """When each kind of alert falls due for a step. A reminder is only worth sending while the step is
     not yet due, and not if its time had already passed when the step opened. Only steps the diagram
     marks `escalate` (plan actions, MACE steps) go to the chairs."""
-    config = current_app.config
+    config = settings.current()
     times = {"overdue": due_at}
     if escalates:
-        times["escalation"] = add_working_days(due_at, config["ESCALATION_WORKING_DAYS"])
-    if config["REMINDER_WORKING_DAYS"]:
-        reminder = add_working_days(due_at, -config["REMINDER_WORKING_DAYS"])
+        times["escalation"] = add_working_days(due_at, config.escalation_working_days)
+    if config.reminder_working_days:
+        reminder = add_working_days(due_at, -config.reminder_working_days)
         if opened_at < reminder and at < due_at:
             times["reminder"] = reminder
     return times
@@ -82,7 +82,7 @@ def raise_due(task_id: int) -> list[str]:
     raised = set(filter(None, (task.alerts_raised or "").split(",")))
     times = _schedule(due_at, opened_at, at, task.escalates)
     due = [kind for kind in KINDS if kind in times and kind not in raised and times[kind] <= at]
-    email_on = bool(current_app.config["SMTP_HOST"])
+    email_on = bool(settings.current().smtp.host)
     for kind in due:
         recipients = _recipients(task, kind)
         with_email = set(db.session.scalars(select(User.id).where(User.id.in_(recipients), User.email.is_not(None))))

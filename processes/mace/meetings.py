@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask import current_app
 from icalendar import Calendar, Event
 from sqlalchemy import func, select
 
@@ -18,6 +17,7 @@ from processes.engine.models import HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area
 from processes.identity.users import Actor
+from processes.mace import settings
 from processes.mace import timescales as timescale_config
 from processes.mace.contract import BOOKING_VARIABLE, OUTCOME_STEP
 from processes.mace.models import Attendance, Booking, BookingMove, Case, CaseFact, Meeting
@@ -32,7 +32,7 @@ ATTENDANCE = ("present", "deputy", "absent")
 
 def pathway_timescales() -> Timescales:
     """The timescales and MACE 1 calendar of the latest deployed pathway."""
-    definition = repository.require_latest(current_app.config["PATHWAY_KEY"])
+    definition = repository.require_latest(settings.current().pathway_key)
     timescales = timescale_config.for_definition(definition)
     if timescales is None:
         raise NotFound(f"The pathway '{definition.key}' has no timescales.json, so it has no MACE 1 calendar.")
@@ -57,7 +57,7 @@ RECENT_DAYS = 7  # meetings this recent stay listed: their outcomes may still be
 
 def calendar_short(weeks: int = 8) -> bool:
     """Whether the meetings generated reach less than `weeks` ahead (the sweep's cue to generate more)."""
-    if repository.latest_version(current_app.config["PATHWAY_KEY"]) is None:
+    if repository.latest_version(settings.current().pathway_key) is None:
         return False
     latest = db.session.scalar(select(func.max(Meeting.starts_at)))
     return latest is None or aware(latest) < now() + timedelta(weeks=weeks)
@@ -66,7 +66,7 @@ def calendar_short(weeks: int = 8) -> bool:
 @atomic
 def generate_ahead(weeks: int = AHEAD_WEEKS) -> int:
     """Create each area's meetings for the coming weeks from the cadence configured; returns how many are new."""
-    if repository.latest_version(current_app.config["PATHWAY_KEY"]) is None:
+    if repository.latest_version(settings.current().pathway_key) is None:
         return 0  # nothing deployed yet: no calendar to follow
     timescales, today = pathway_timescales(), now().astimezone(UK).date()
     horizon = today + timedelta(weeks=weeks)
@@ -181,7 +181,7 @@ def running_main(case_id: int) -> ProcessInstance:
     """The case's running instance of the main pathway process: the one its MACE 1 booking lives in."""
     instance = db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running",
-                                      ProcessInstance.process_id == current_app.config["PATHWAY_KEY"])
+                                      ProcessInstance.process_id == settings.current().pathway_key)
         .order_by(ProcessInstance.id.desc()).limit(1))
     if instance is None:
         raise Conflict(f"Case {case_id} has no running pathway to move.")
@@ -329,12 +329,12 @@ def ics(actor: Actor, meeting_id: int) -> bytes:
     calendar.add("prodid", "-//MACE pathway//MACE 1 meetings//EN")
     calendar.add("version", "2.0")
     event = Event()
-    event.add("uid", f"mace1-{meeting.id}@{current_app.config['BASE_URL'].split('//')[-1]}")
+    event.add("uid", f"mace1-{meeting.id}@{settings.current().base_url.split('//')[-1]}")
     event.add("dtstamp", now())
     event.add("dtstart", starts)
     event.add("dtend", starts + timedelta(hours=2))
     event.add("summary", f"MACE 1: {area.name}")
     event.add("description", f"Plan deadline {meeting.plan_deadline:%d %B %Y}. Agenda: "
-                             f"{current_app.config['BASE_URL']}/meetings/{meeting.id}")
+                             f"{settings.current().base_url}/meetings/{meeting.id}")
     calendar.add_component(event)
     return calendar.to_ical()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from processes.engine import audit
@@ -19,6 +18,7 @@ from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import User
 from processes.identity.users import Actor
+from processes.mace import settings
 from processes.mace.models import Notification
 from processes.mace.working_days import UK
 
@@ -60,17 +60,17 @@ def mark_read(actor: Actor, notification_id: int) -> Notification:
 
 def _message(notification: Notification, to: str) -> EmailMessage:
     """Ids, the step's name and its due date only: email leaves our systems, so no child's details go in it."""
-    config = current_app.config
+    config = settings.current()
     task: HumanTask = notification.task
     message = EmailMessage()
     message["Subject"] = SUBJECTS[notification.kind]
-    message["From"] = config["SMTP_FROM"]
+    message["From"] = config.smtp.sender
     message["To"] = to
     due = f"{aware(task.due_at).astimezone(UK):%A %d %B %Y %H:%M %Z}" if task.due_at else "not set"
     message.set_content(
         f"{SUBJECTS[notification.kind]}.\n\n"
         f"Step: {task.name}\nCase reference: {task.case_id}\nTask reference: {task.id}\nDue: {due}\n\n"
-        f"Open it in the MACE system: {config['BASE_URL']}/tasks/{task.id}\n\n"
+        f"Open it in the MACE system: {config.base_url}/tasks/{task.id}\n\n"
         "This message holds no details of the child. Sign in to see the case.\n"
     )
     return message
@@ -79,7 +79,7 @@ def _message(notification: Notification, to: str) -> EmailMessage:
 def claim_seconds() -> int:
     """How long a send may take before its claim counts as lost with its worker: never less than a slow
     relay could take over a whole exchange, so a live but slow worker is not raced by another."""
-    return max(current_app.config["JOB_VISIBILITY_SECONDS"], 10 * SMTP_TIMEOUT)
+    return max(settings.current().job_visibility_seconds, 10 * SMTP_TIMEOUT)
 
 
 def sendable() -> ColumnElement[bool]:
@@ -107,7 +107,7 @@ def _claim(notification_id: int) -> Claim | None:
     if notification is None:
         return None
     address = db.session.scalar(select(User.email).where(User.id == notification.user_id, User.is_active.is_(True)))
-    if not address or not current_app.config["SMTP_HOST"]:
+    if not address or not settings.current().smtp.host:
         notification.email_status = "none"
         return None
     notification.email_status, notification.emailed_at = "sending", now()
@@ -140,14 +140,14 @@ def _permanent(error: smtplib.SMTPException) -> bool:
 
 
 def _send(message: EmailMessage) -> None:
-    config = current_app.config
-    smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT)
+    config = settings.current().smtp
+    smtp = smtplib.SMTP(config.host, config.port, timeout=SMTP_TIMEOUT)
     try:
-        if config["SMTP_STARTTLS"]:
+        if config.starttls:
             # Verified against the system's certificate authorities: the relay gets a password and alerts.
             smtp.starttls(context=ssl.create_default_context())
-        if config["SMTP_USERNAME"]:
-            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"] or "")
+        if config.username:
+            smtp.login(config.username, config.password or "")
         smtp.send_message(message)
     finally:
         # Once the relay has accepted the message, a failed goodbye must not make it look unsent.
