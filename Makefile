@@ -46,6 +46,7 @@ run: db
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: lint browser
 	$(BIN)/pytest
