@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from processes.engine.db import db
 from processes.engine.errors import ServiceError
+from processes.mace import policy
 from workers import embedded
 
 from . import api, cli, config, web
@@ -41,6 +42,8 @@ def _sqlite_begin(connection) -> None:
 
 def create_app(overrides: dict | None = None) -> Flask:
     # No app-wide static folder: the web blueprint serves the built assets (app/web/static) at /static.
+    # Before any Actor is built: identity and the engine learn which role holds which permission.
+    policy.install()
     app = Flask(__name__, static_folder=None, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     app.config.from_mapping(config.load(Path(app.instance_path)))
     app.config.update(overrides or {})

@@ -16,7 +16,7 @@ from processes.engine.clock import aware, now
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.workflow_sync import OUTCOME_STEP
 from processes.identity import users as identity
-from processes.mace import meetings
+from processes.mace import meetings, policy
 
 from . import formkit
 from .auth import actor
@@ -76,7 +76,7 @@ def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendan
     return render_template(
         "meetings/meeting.html", agenda=agenda, meeting=agenda.meeting, register=register, rows=rows,
         area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
-        started=aware(agenda.meeting.starts_at) <= now(), runs=bool(me.roles & meetings.RUNS_MEETINGS),
+        started=aware(agenda.meeting.starts_at) <= now(), runs=policy.decisions_for(me).run_meetings,
         moving=moving or {}, conflict=conflict, error_list=error_list, status_names=STATUS_NAMES), status
 
 
@@ -94,7 +94,7 @@ def _on_agenda(meeting_id: int, booking_id: int) -> tuple[meetings.Agenda, meeti
 
 def move(meeting_id: int, booking_id: int):
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "move a case to another meeting")
+    me.require(policy.MEETING_MANAGE, "move a case to another meeting")
     _on_agenda(meeting_id, booking_id)
     reason = request.form.get("reason", "")
     try:
@@ -111,7 +111,7 @@ def move(meeting_id: int, booking_id: int):
 
 def attendance(meeting_id: int):
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "keep the attendance register")
+    me.require(policy.MEETING_MANAGE, "keep the attendance register")
     agencies = meetings.register(me, meeting_id).agencies
     raw: dict[str, dict[str, str]] = {}
     entries, codes = [], []
@@ -150,7 +150,7 @@ def _outcome_form():
 
 def outcome(meeting_id: int, booking_id: int):
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "record MACE 1 outcomes")
+    me.require(policy.MEETING_RECORD_OUTCOME, "record MACE 1 outcomes")
     agenda, item = _on_agenda(meeting_id, booking_id)
     definition, form, schema, ui = _outcome_form()
     errors: dict[str, str] = {}

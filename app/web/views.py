@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from processes.engine import tasks
-from processes.engine.errors import Conflict, Forbidden, InvalidInput
+from processes.engine.errors import Conflict, InvalidInput
 from processes.identity import users as identity
-from processes.mace import casefile, diagrams, drafts, referrals
+from processes.mace import casefile, diagrams, drafts, policy, referrals
 
 from . import formkit
 from .auth import actor
@@ -64,11 +64,6 @@ def reassign(task_id: int):
     return redirect(url_for("web.task", task_id=task_id))
 
 
-def _can_act(me, task) -> bool:
-    return task.status == "open" and (task.assignee_id == me.id or
-                                      (task.assignee_id is None and task.role in me.roles))
-
-
 def task(task_id: int):
     me = actor()
     view = tasks.get_task(me, task_id)
@@ -104,10 +99,11 @@ def task(task_id: int):
             if errors:
                 status = 400
     fields = formkit.fields(schema, ui, raw, errors)
-    assignees = tasks.assignees_for(me, task_id) if me.is_manager and view.status == "open" else []
+    can = policy.decisions_for(me)
+    assignees = tasks.assignees_for(me, task_id) if can.reassign_tasks and view.status == "open" else []
     stage = diagrams.stage_names().get(view.process_id) or diagrams.humanise(view.process_id)
     return render_template("task.html", view=view, context=context, fields=fields, stage=stage,
-                           error_list=formkit.error_list(fields), conflict=conflict, can_act=_can_act(me, view.task),
+                           error_list=formkit.error_list(fields), conflict=conflict, can_act=can.act_on(view.task),
                            assignees=assignees, me=me), status
 
 
@@ -135,8 +131,7 @@ def _split(errors: dict[str, list[str]], prefix: str) -> dict[str, list[str]]:
 
 def referral():
     me = actor()
-    if referrals.REFERRER not in me.roles:
-        raise Forbidden("Only a referrer can raise a referral.")
+    me.require(policy.REFERRAL_START, "raise a referral")
     key = current_app.config["PATHWAY_KEY"]
     form = referrals.screening_form(key)
     areas = identity.area_names(me.areas)
