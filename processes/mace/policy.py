@@ -69,33 +69,12 @@ class Decisions:
     """What the signed-in user may do, as the pages ask it; with no one signed in, nothing."""
 
     actor: Actor | None = None
-
-    def _may(self, permission: str) -> bool:
-        return self.actor is not None and self.actor.may(permission)
-
-    @property
-    def start_referral(self) -> bool:
-        return self._may(REFERRAL_START)
-
-    @property
-    def see_oversight(self) -> bool:
-        return self._may(OVERSIGHT_VIEW)
-
-    @property
-    def see_meetings(self) -> bool:
-        return self._may(MEETING_VIEW)
-
-    @property
-    def run_meetings(self) -> bool:
-        return self._may(MEETING_MANAGE)
-
-    @property
-    def record_outcomes(self) -> bool:
-        return self._may(MEETING_RECORD_OUTCOME)
-
-    @property
-    def reassign_tasks(self) -> bool:
-        return self._may(TASK_REASSIGN)
+    start_referral: bool = False
+    see_oversight: bool = False
+    see_meetings: bool = False
+    run_meetings: bool = False  # move cases on and keep the attendance register
+    record_outcomes: bool = False
+    reassign_tasks: bool = False
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and can_claim_task(self.actor, task)
@@ -105,4 +84,8 @@ class Decisions:
 
 
 def decisions_for(actor: Actor | None) -> Decisions:
-    return Decisions(actor)
+    if actor is None:
+        return Decisions()
+    return Decisions(actor, start_referral=actor.may(REFERRAL_START), see_oversight=actor.may(OVERSIGHT_VIEW),
+                     see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
+                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN))
