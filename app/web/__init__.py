@@ -1,5 +1,5 @@
-"""The practitioners' web app: sign-in, inbox, task forms, case pages, referrals, oversight and MACE 1 meetings,
-in GOV.UK Frontend."""
+"""The practitioners' web app in GOV.UK Frontend: one blueprint per feature (sign-in, tasks, cases, referrals,
+MACE 1 meetings, oversight), each module holding its routes beside its views; here what they all share."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ import secrets
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from processes.engine.errors import ServiceError
+from processes.mace import policy
 
-from . import auth, display, meeting_pages, oversight_pages, views
+from . import auth, cases, display, meetings, oversight, referrals, tasks
 
+# The built assets (app/web/static) at /static, and the templates every feature draws with.
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
+# Each feature's endpoints are named under web (web.tasks.inbox): the API's blueprints have names like these.
+for feature in (auth.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp):
+    web.register_blueprint(feature)
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.
-PUBLIC_ENDPOINTS = {"web.sign_in", "web.static", "healthz"}
+PUBLIC_ENDPOINTS = {"web.auth.sign_in", "web.static", "healthz"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Routes are added once per process; each app made by the factory then registers the same blueprint.
-views.register(web)
-auth.register(web)
-oversight_pages.register(web)
-meeting_pages.register(web)
 
 
 def _is_web_request() -> bool:
@@ -33,7 +34,7 @@ def _is_web_request() -> bool:
     return not is_api_request()
 
 
-def _guard():
+def _guard() -> ResponseReturnValue | None:
     """Every page but the public ones needs a signed-in user, and every web form its CSRF token."""
     if not _is_web_request():
         return None
@@ -41,7 +42,8 @@ def _guard():
     if request.method in UNSAFE_METHODS:
         csrf.protect()
     if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
-        return redirect(url_for("web.sign_in", next=request.full_path.rstrip("?") if request.method == "GET" else None))
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("web.auth.sign_in", next=back))
     return None
 
 
@@ -74,7 +76,7 @@ ERROR_PAGES = {
 }
 
 
-def error_page(error: Exception):
+def error_page(error: Exception) -> ResponseReturnValue:
     """GOV.UK error pages; messages name ids at most, never a child's details."""
     status = error.status if isinstance(error, ServiceError) else getattr(error, "code", 500) or 500
     if isinstance(error, CSRFError):
@@ -87,11 +89,18 @@ def error_page(error: Exception):
     return render_template("error.html", title=title, body=body, status=status), status
 
 
+def _decisions() -> dict[str, policy.Decisions]:
+    """`can` in every template: the policy's answers for the signed-in user, so no page works out a role itself."""
+    signed_in = _is_web_request() and current_user.is_authenticated
+    return {"can": policy.decisions_for(auth.actor() if signed_in else None)}
+
+
 def register_web(app: Flask) -> None:
     csrf.init_app(app)
     auth.init_app(app)
     display.register(app)
     app.register_blueprint(web)
+    app.context_processor(_decisions)
     app.before_request(_guard)
     app.after_request(_headers)
 

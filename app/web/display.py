@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask
 
 from processes.engine.clock import aware, now
-from processes.mace.meetings import OVERSIGHT_ROLES
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK, days_overdue
 
@@ -123,7 +122,6 @@ def answer_text(schema: dict[str, Any], value: Any) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(uk_date=uk_date, uk_datetime=uk_datetime, uk_time=uk_time)
     app.jinja_env.globals.update(due_state=due_state, answer_kind=answer_kind, answer_text=answer_text,
-                                 oversees=lambda actor: bool(actor.roles & OVERSIGHT_ROLES),
                                  days=days,
                                  action_label=lambda action: ACTIONS.get(action, formkit.humanise(action)),
                                  item_schema=formkit.item_schema, ordered_fields=formkit.ordered,

@@ -7,10 +7,11 @@ from sqlalchemy import select
 from processes.engine import audit, runtime
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import Forbidden, NotFound, WorkflowFailed
+from processes.engine.errors import NotFound, WorkflowFailed
 from processes.engine.hooks import HOOKS
 from processes.engine.models import Incident
 from processes.engine.transaction import atomic
+from processes.identity.permissions import INCIDENT_RETRY
 from processes.identity.users import Actor
 
 
@@ -46,8 +47,7 @@ def get(incident_id: int) -> Incident:
 
 
 def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise Forbidden("Only an administrator can see and retry incidents.")
+    actor.require(INCIDENT_RETRY, "see and retry incidents")
 
 
 def open_incidents(actor: Actor) -> list[Incident]:

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from processes.engine import audit, validation
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import BundleInvalid, Forbidden, InvalidInput, NotFound
+from processes.engine.errors import BundleInvalid, InvalidInput, NotFound
 from processes.engine.models import ProcessDefinition
 from processes.engine.transaction import atomic
+from processes.identity.permissions import DEFINITION_DEPLOY
 from processes.identity.users import Actor
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
@@ -31,8 +32,8 @@ def deploy(actor: Actor | None, key: str, files: dict[str, str]) -> tuple[Proces
     Deploying the same content as the latest version changes nothing. Nothing is deployed if any
     problem is found: every problem is raised together in BundleInvalid.
     """
-    if actor is not None and not actor.has_role("process_owner"):
-        raise Forbidden("Only a process owner can deploy pathway definitions.")
+    if actor is not None:
+        actor.require(DEFINITION_DEPLOY, "deploy pathway definitions")
     if not re.fullmatch(KEY_PATTERN, key):
         raise InvalidInput("Nothing was deployed.", {"key": [KEY_RULE]})
     digest = content_hash(files)

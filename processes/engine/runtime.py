@@ -23,7 +23,8 @@ from processes.engine.hooks import HOOKS, InstanceEnded, StepCompleted
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
-from processes.identity.access import can_see_task, visible_case_area, visible_instance
+from processes.identity.access import can_act, can_see_task, visible_case_area, visible_instance
+from processes.identity.permissions import INSTANCE_CANCEL
 from processes.identity.users import Actor
 
 CASE_AREA = "case_area"
@@ -168,8 +169,7 @@ def _check_data_keys(data: dict[str, Any], field: str) -> None:
         raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
 
 
-def _task_for_change(actor: Actor, task_id: int, also_by: frozenset[str] = frozenset()
-                     ) -> tuple[HumanTask, ProcessInstance]:
+def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> tuple[HumanTask, ProcessInstance]:
     """The task and its instance, read in one statement that locks both rows.
 
     Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
@@ -186,7 +186,7 @@ def _task_for_change(actor: Actor, task_id: int, also_by: frozenset[str] = froze
         .execution_options(populate_existing=True)
     ).first()
     allowed = row is not None and (can_see_task(actor, row.HumanTask)
-                                   or (bool(actor.roles & also_by) and row.HumanTask.area_code in actor.areas))
+                                   or (actor.may(also_by) and row.HumanTask.area_code in actor.areas))
     if not allowed:
         raise NotFound(f"No task {task_id}.")
     task, instance = row
@@ -197,18 +197,17 @@ def _task_for_change(actor: Actor, task_id: int, also_by: frozenset[str] = froze
                        f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
     if task.assignee_id not in (None, actor.id):
         raise Conflict(f"Task {task_id} is assigned to someone else; ask a manager to reassign it.")
-    if task.role not in actor.roles and task.assignee_id != actor.id and not (actor.roles & also_by):
+    if not can_act(actor, task, also_by):
         raise Forbidden(f"Task {task_id} is for the role {task.role}.")
     return task, instance
 
 
 @atomic
-def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: frozenset[str] = frozenset()
-                  ) -> HumanTask:
+def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str | None = None) -> HumanTask:
     """Validate the form data, complete the user task and run the workflow on to its next wait.
 
-    `also_by` names roles that may complete it besides its own: business support recording a MACE 1
-    outcome in the meeting, say.
+    `also_by` names a permission whose holders may complete it besides its own role: recording a meeting's
+    outcome, say.
     """
     task, instance = _task_for_change(actor, task_id, also_by)
     forms.validate(instance.definition, task.form, data)
@@ -356,8 +355,7 @@ def set_variables(actor: Actor | None, instance_id: int, variables: dict[str, An
 def cancel(actor: Actor, instance_id: int, reason: str) -> ProcessInstance:
     """Stop an instance: its open tasks are cancelled and its timers removed."""
     instance = visible_instance(actor, lock_instance(instance_id), instance_id)
-    if not actor.is_manager:
-        raise Forbidden("Only a manager, chair or administrator can cancel a pathway.")
+    actor.require(INSTANCE_CANCEL, "cancel a pathway")
     if instance.status != "running":
         raise Conflict(f"Instance {instance_id} is already {instance.status}.")
     at = now()

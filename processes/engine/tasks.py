@@ -16,7 +16,8 @@ from processes.engine.models import HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.access import can_see_task, task_visibility
 from processes.identity.models import User, UserArea, UserRole
-from processes.identity.users import Actor
+from processes.identity.permissions import TASK_REASSIGN, TASK_SEE_AREA
+from processes.identity.users import Actor, forbidden
 from processes.mace.models import Case
 
 
@@ -79,7 +80,7 @@ class Worklist:
 
 
 def scopes_for(actor: Actor) -> tuple[str, ...]:
-    return SCOPES if actor.is_manager else SCOPES[:2]
+    return SCOPES if actor.may(TASK_SEE_AREA) else SCOPES[:2]
 
 
 def _scope_where(actor: Actor, scope: str) -> list[ColumnElement[bool]]:
@@ -89,10 +90,10 @@ def _scope_where(actor: Actor, scope: str) -> list[ColumnElement[bool]]:
     if scope == "available":
         return [HumanTask.assignee_id.is_(None), HumanTask.area_code.in_(actor.areas),
                 HumanTask.role.in_(actor.roles)]
-    if scope == "team" and actor.is_manager:
+    if scope == "team" and actor.may(TASK_SEE_AREA):
         return [HumanTask.area_code.in_(actor.areas),
                 HumanTask.assignee_id.is_(None) | (HumanTask.assignee_id != actor.id)]
-    raise Forbidden("Only a manager, chair or administrator can see the team's tasks.")
+    raise forbidden(TASK_SEE_AREA, "see the team's tasks")
 
 
 def _filter_where(actor: Actor, wanted: WorkFilter, at: datetime) -> list[ColumnElement[bool]]:
@@ -117,7 +118,7 @@ def worklist(actor: Actor, scope: str, wanted: WorkFilter | None = None, *, limi
              offset: int = 0) -> Worklist:
     """One page of a scope of the actor's open tasks, overdue first then soonest due, with counts.
 
-    mine: assigned to me; available: unassigned, for my roles in my areas (to claim); team (managers):
+    mine: assigned to me; available: unassigned, for my roles in my areas (to claim); team (task.see_area):
     everything open in my areas that is not mine. Reads the indexed human_tasks table only, and
     records that the listed children's cases were seen.
     """
@@ -143,10 +144,9 @@ def worklist(actor: Actor, scope: str, wanted: WorkFilter | None = None, *, limi
 
 
 def assignees_for(actor: Actor, task_id: int) -> list[User]:
-    """Active users a manager can hand this task to: those holding its role in its area."""
+    """Active users someone with task.reassign can hand this task to: those holding its role in its area."""
     task = _open_task(actor, task_id)
-    if not actor.is_manager:
-        raise Forbidden("Only a manager, chair or administrator can reassign tasks.")
+    actor.require(TASK_REASSIGN, "reassign tasks")
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id).join(UserArea, UserArea.user_id == User.id)
         .where(User.is_active.is_(True), UserRole.role == task.role, UserArea.area_code == task.area_code)
@@ -212,7 +212,7 @@ def claim(actor: Actor, task_id: int) -> HumanTask:
 @atomic
 def unclaim(actor: Actor, task_id: int) -> HumanTask:
     task = _open_task(actor, task_id)
-    if task.assignee_id != actor.id and not actor.is_manager:
+    if task.assignee_id != actor.id and not actor.may(TASK_REASSIGN):
         raise Forbidden(f"Task {task_id} is not assigned to you.")
     _assign(actor, task, None, task.assignee_id, "task.unclaim")
     return task
@@ -220,10 +220,9 @@ def unclaim(actor: Actor, task_id: int) -> HumanTask:
 
 @atomic
 def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
-    """A manager hands an open task to another user who holds its role in its area."""
+    """Someone with task.reassign hands an open task to another user who holds its role in its area."""
     task = _open_task(actor, task_id)
-    if not actor.is_manager:
-        raise Forbidden("Only a manager, chair or administrator can reassign tasks.")
+    actor.require(TASK_REASSIGN, "reassign tasks")
     user = db.session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
     if user is None:
         raise InvalidInput("The task was not reassigned.", {"username": [f"No active user '{username}'."]})

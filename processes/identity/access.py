@@ -5,6 +5,7 @@ from sqlalchemy import ColumnElement, and_, or_
 from processes.engine.errors import NotFound
 from processes.engine.hooks import HOOKS
 from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity.permissions import TASK_SEE_AREA
 from processes.identity.users import Actor
 
 
@@ -24,9 +25,9 @@ def visible_instance(actor: Actor, instance: ProcessInstance | None, instance_id
 
 
 def task_visibility(actor: Actor) -> ColumnElement[bool]:
-    """Tasks assigned to me, plus my areas' tasks of my roles (managers: all their areas' tasks)."""
+    """Tasks assigned to me, plus my areas' tasks of my roles (with task.see_area: all my areas' tasks)."""
     in_area = HumanTask.area_code.in_(actor.areas)
-    if actor.is_manager:
+    if actor.may(TASK_SEE_AREA):
         return or_(HumanTask.assignee_id == actor.id, in_area)
     return or_(HumanTask.assignee_id == actor.id, and_(in_area, HumanTask.role.in_(actor.roles)))
 
@@ -36,4 +37,18 @@ def can_see_task(actor: Actor, task: HumanTask) -> bool:
         return True
     if task.area_code not in actor.areas:
         return False
-    return actor.is_manager or task.role in actor.roles
+    return actor.may(TASK_SEE_AREA) or task.role in actor.roles
+
+
+def can_claim(actor: Actor, task: HumanTask) -> bool:
+    """An open task nobody has taken yet, waiting for one of my roles."""
+    return task.status == "open" and task.assignee_id is None and task.role in actor.roles
+
+
+def can_act(actor: Actor, task: HumanTask, also_by: str | None = None) -> bool:
+    """Whether I may complete a task I can see: it is open and mine, or nobody's yet and of my role.
+
+    `also_by` names a permission that stands in for the task's role (a chair recording a meeting's outcome).
+    """
+    return task.status == "open" and (task.assignee_id == actor.id or (
+        task.assignee_id is None and (task.role in actor.roles or actor.may(also_by))))

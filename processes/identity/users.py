@@ -5,35 +5,65 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import InvalidInput, NotFound
+from processes.engine.errors import Forbidden, InvalidInput, NotFound
 from processes.engine.transaction import atomic
 from processes.identity.models import ApiToken, Area, User, UserArea, UserRole
-from processes.mace.roles import MANAGER_ROLES, ROLES
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Role -> the permissions it holds, as the pathway registered them at start-up; its keys are the roles that exist.
+_GRANTS: dict[str, frozenset[str]] = {}
+
+
+def use_policy(grants: Mapping[str, Iterable[str]]) -> None:
+    """The pathway's table of which role holds which permission, registered once at start-up.
+
+    Identity and the engine check permissions only, so they never need the pathway's role names.
+    """
+    _GRANTS.clear()
+    _GRANTS.update({role: frozenset(permissions) for role, permissions in grants.items()})
+
+
+def known_roles() -> tuple[str, ...]:
+    return tuple(_GRANTS)
+
+
+def holders(permission: str) -> list[str]:
+    """The roles holding a permission, in name order (for messages and for finding people to alert)."""
+    return sorted(role for role, permissions in _GRANTS.items() if permission in permissions)
+
+
+def forbidden(permission: str, what: str) -> Forbidden:
+    return Forbidden(f"Only {', '.join(holders(permission)) or 'nobody'} can {what}.")
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, with the roles and areas that decide what they may see and do."""
+    """Who is acting, with the roles and areas that decide what they may see, and the permissions their roles give."""
 
     id: int
     username: str
     roles: frozenset[str]
     areas: frozenset[str]
+    # Worked out from the roles as the Actor is built, so it can never disagree with them.
+    permissions: frozenset[str] = field(init=False, default=frozenset())
 
-    @property
-    def is_manager(self) -> bool:
-        return bool(self.roles & MANAGER_ROLES)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "permissions", frozenset().union(*(_GRANTS.get(role, ()) for role in self.roles)))
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles or "admin" in self.roles
+    def may(self, permission: str | None) -> bool:
+        return permission in self.permissions
+
+    def require(self, permission: str, what: str) -> None:
+        """Forbidden, naming the roles that could, unless the actor holds the permission."""
+        if permission not in self.permissions:
+            raise forbidden(permission, what)
 
     @classmethod
     def of(cls, user: User) -> Actor:
@@ -60,9 +90,9 @@ def create_area(code: str, name: str) -> Area:
 def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
                 email: str | None = None) -> User:
     errors: dict[str, list[str]] = {}
-    unknown_roles = sorted(set(roles) - set(ROLES))
+    unknown_roles = sorted(set(roles) - set(_GRANTS))
     if unknown_roles:
-        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(ROLES)}."]
+        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(_GRANTS)}."]
     known_areas = set(db.session.scalars(select(Area.code).where(Area.code.in_(areas))))
     if set(areas) - known_areas:
         errors["areas"] = [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]

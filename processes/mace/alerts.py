@@ -18,6 +18,7 @@ from processes.engine.transaction import atomic
 from processes.identity.models import User, UserArea, UserRole
 from processes.mace import settings
 from processes.mace.models import Notification
+from processes.mace.policy import ALERT_ESCALATION, ALERT_OVERDUE, roles_with
 from processes.mace.working_days import add_working_days
 
 KINDS = ("reminder", "overdue", "escalation")
@@ -51,22 +52,24 @@ def next_alert_at(due_at: datetime | None, opened_at: datetime, at: datetime, es
     return _next(_schedule(aware(due_at), opened_at, at, escalates), raised) if due_at else None
 
 
-def _holders(role: str, area: str) -> list[int]:
+def _holders(roles: list[str], area: str) -> list[int]:
+    """Active people of the area holding any of the roles, each once."""
     return list(db.session.scalars(
         select(User.id).join(UserRole, UserRole.user_id == User.id).join(UserArea, UserArea.user_id == User.id)
-        .where(User.is_active.is_(True), UserRole.role == role, UserArea.area_code == area).order_by(User.id)
+        .where(User.is_active.is_(True), UserRole.role.in_(roles), UserArea.area_code == area)
+        .distinct().order_by(User.id)
     ))
 
 
 def _recipients(task: HumanTask, kind: str) -> list[int]:
     if kind == "escalation":
-        return _holders("mace_chair", task.area_code)
+        return _holders(roles_with(ALERT_ESCALATION), task.area_code)
     assignee_active = task.assignee_id is not None and db.session.scalar(
         select(User.is_active).where(User.id == task.assignee_id))
     # A step left with someone who has gone is everyone's in the role again, as far as alerts go.
-    people = [task.assignee_id] if assignee_active else _holders(task.role, task.area_code)
+    people = [task.assignee_id] if assignee_active else _holders([task.role], task.area_code)
     if kind == "overdue":
-        people += _holders("team_manager", task.area_code)
+        people += _holders(roles_with(ALERT_OVERDUE), task.area_code)
     return list(dict.fromkeys(people))
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from processes.engine import audit, repository, runtime
 from processes.engine.clock import UTC, aware, now
 from processes.engine.db import db, insert_once
-from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area
@@ -21,11 +21,10 @@ from processes.mace import settings
 from processes.mace import timescales as timescale_config
 from processes.mace.contract import BOOKING_VARIABLE, OUTCOME_STEP
 from processes.mace.models import Attendance, Booking, BookingMove, Case, CaseFact, Meeting
+from processes.mace.policy import MEETING_MANAGE, MEETING_RECORD_OUTCOME, MEETING_VIEW
 from processes.mace.timescales import Timescales
 from processes.mace.working_days import UK
 
-OVERSIGHT_ROLES = frozenset({"team_manager", "mace_chair", "business_support", "admin"})
-RUNS_MEETINGS = frozenset({"mace_chair", "business_support", "admin"})
 PLAN_STEP = "share_plan"
 ATTENDANCE = ("present", "deputy", "absent")
 
@@ -37,11 +36,6 @@ def pathway_timescales() -> Timescales:
     if timescales is None:
         raise NotFound(f"The pathway '{definition.key}' has no timescales.json, so it has no MACE 1 calendar.")
     return timescales
-
-
-def require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if not actor.roles & roles:
-        raise Forbidden(f"Only {', '.join(sorted(roles))} can {what}.")
 
 
 def _visible_meeting(actor: Actor, meeting_id: int) -> Meeting:
@@ -97,7 +91,7 @@ class MeetingSummary:
 def upcoming(actor: Actor, weeks: int = 13) -> list[MeetingSummary]:
     """The actor's areas' meetings of the last week (outcomes may still be being recorded) and the coming
     `weeks`, soonest first, with how many cases each has booked. Audited."""
-    require(actor, OVERSIGHT_ROLES, "see MACE 1 meetings")
+    actor.require(MEETING_VIEW, "see MACE 1 meetings")
     audit.record(actor, "meetings.view")
     today = datetime.combine(now().astimezone(UK).date() - timedelta(days=RECENT_DAYS), time(0), UK)
     booked = (select(Booking.area_code, Booking.meeting_at, func.count().label("n")).where(Booking.status == "booked")
@@ -136,7 +130,7 @@ def _deadline_end(day: date) -> datetime:
 @atomic
 def agenda(actor: Actor, meeting_id: int) -> Agenda:
     """The meeting's agenda, built from its bookings: new cases, then reviews, each with its time slot."""
-    require(actor, OVERSIGHT_ROLES, "see MACE 1 agendas")
+    actor.require(MEETING_VIEW, "see MACE 1 agendas")
     built = _build(_visible_meeting(actor, meeting_id))
     audit.record(actor, "meeting.view", detail=f"meeting {meeting_id}")
     return built
@@ -192,7 +186,7 @@ def running_main(case_id: int) -> ProcessInstance:
 def move_to_next(actor: Actor, booking_id: int, reason: str) -> Booking:
     """Business support moves a case to its area's next meeting; the reason is kept, and the case's plan
     deadline, circulation date and meeting timer follow the new meeting."""
-    require(actor, RUNS_MEETINGS, "move a case to another meeting")
+    actor.require(MEETING_MANAGE, "move a case to another meeting")
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.area_code not in actor.areas:
         raise NotFound(f"No booking {booking_id}.")
@@ -230,7 +224,7 @@ class Register:
 @atomic
 def register(actor: Actor, meeting_id: int) -> Register:
     """The meeting's attendance register, and the core agencies not represented. Audited."""
-    require(actor, OVERSIGHT_ROLES, "see attendance registers")
+    actor.require(MEETING_VIEW, "see attendance registers")
     meeting = _visible_meeting(actor, meeting_id)
     audit.record(actor, "meeting.register.view", detail=f"meeting {meeting.id}")
     agencies = pathway_timescales().core_agencies
@@ -243,7 +237,7 @@ def register(actor: Actor, meeting_id: int) -> Register:
 @atomic
 def record_attendance(actor: Actor, meeting_id: int, entries: list[dict[str, Any]]) -> Register:
     """Record who attended for each agency: its core member, a deputy they named and briefed, or no one."""
-    require(actor, RUNS_MEETINGS, "keep the attendance register")
+    actor.require(MEETING_MANAGE, "keep the attendance register")
     meeting = _visible_meeting(actor, meeting_id)
     agencies = pathway_timescales().core_agencies
     errors: dict[str, list[str]] = {}
@@ -281,7 +275,7 @@ def record_attendance(actor: Actor, meeting_id: int, entries: list[dict[str, Any
 @atomic
 def record_outcome(actor: Actor, meeting_id: int, booking_id: int, data: dict[str, Any]) -> HumanTask:
     """Record a child's outcome at the meeting: it completes that child's MACE 1 step and moves the pathway on."""
-    require(actor, RUNS_MEETINGS, "record MACE 1 outcomes")
+    actor.require(MEETING_RECORD_OUTCOME, "record MACE 1 outcomes")
     item = next((i for i in _build(_visible_meeting(actor, meeting_id)).items if i.booking.id == booking_id), None)
     if item is None:
         raise NotFound(f"No case {booking_id} on the agenda of meeting {meeting_id}.")
@@ -289,7 +283,7 @@ def record_outcome(actor: Actor, meeting_id: int, booking_id: int, data: dict[st
         if item.outcome_recorded:
             raise Conflict("The outcome for this case was already recorded; your answers were not saved.")
         raise Conflict("The outcome opens when the meeting starts and the plan has been circulated.")
-    return runtime.complete_task(actor, item.outcome_task_id, data, also_by=RUNS_MEETINGS)
+    return runtime.complete_task(actor, item.outcome_task_id, data, also_by=MEETING_RECORD_OUTCOME)
 
 
 @dataclass
@@ -320,7 +314,7 @@ def outcome_summary(actor: Actor, meeting_id: int) -> list[OutcomeLine]:
 @atomic
 def ics(actor: Actor, meeting_id: int) -> bytes:
     """An iCalendar invitation to the meeting; it names the area and time, never a child. Audited."""
-    require(actor, OVERSIGHT_ROLES, "download meeting invitations")
+    actor.require(MEETING_VIEW, "download meeting invitations")
     meeting = _visible_meeting(actor, meeting_id)
     audit.record(actor, "meeting.invitation", detail=f"meeting {meeting.id}")
     area = db.session.get(Area, meeting.area_code)

@@ -19,8 +19,8 @@ from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
 from processes.identity.users import Actor
-from processes.mace.meetings import OVERSIGHT_ROLES, require
 from processes.mace.models import Case, CaseFact, OverdueWeek
+from processes.mace.policy import OVERSIGHT_VIEW
 from processes.mace.working_days import UK, days_overdue
 
 BUCKETS = ("overdue", "due_this_week", "on_time")
@@ -39,7 +39,7 @@ def _bucket(at: datetime):
 
 
 def _scope(actor: Actor, area: str | None) -> list[str]:
-    require(actor, OVERSIGHT_ROLES, "see oversight pages")
+    actor.require(OVERSIGHT_VIEW, "see oversight pages")
     if area is not None and area not in actor.areas:
         raise InvalidInput("Choose one of your areas.", {"area": [f"You do not work in the area '{area}'."]})
     return [area] if area else sorted(actor.areas)

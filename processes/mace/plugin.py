@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from processes.engine.hooks import HOOKS, Hooks
-from processes.mace import alerts, bookings, cases, drafts, facts, jobs, roles, timescales
+from processes.mace import alerts, bookings, cases, drafts, facts, jobs, policy, roles, timescales
 
 NAME = "mace"
 
@@ -13,6 +13,8 @@ def install(hooks: Hooks = HOOKS) -> None:
     if NAME in hooks.installed:
         return
     hooks.installed.add(NAME)
+    # Who may do what: before any Actor is built, identity and the engine learn which role holds which permission.
+    policy.install()
     # Which role a lane's name means, and where a case's area is kept.
     hooks.lane_role = roles.role_for_lane
     hooks.cases = cases

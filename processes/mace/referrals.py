@@ -12,17 +12,18 @@ from processes.engine import bundle as bundles
 from processes.engine import forms, repository, runtime, write_queue
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import Forbidden, InvalidInput, NotFound
+from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.cases import visible_case
 from processes.mace.models import Case
+from processes.mace.policy import REFERRAL_START
 from processes.mace.working_days import UK
 
 SCREENING_STEP = "screen"  # the pathway's first user task, done by the referrer
-REFERRER = "referrer"
+REFERRER = "referrer"  # the lane of the screening step
 
 
 @dataclass
@@ -76,8 +77,7 @@ def check(actor: Actor, key: str, screening: dict[str, Any], *, case_id: int | N
 
     Errors name `case.<field>` for the child and `screening.<field path>` for the screening answers.
     """
-    if REFERRER not in actor.roles:
-        raise Forbidden("Only a referrer can raise a referral.")
+    actor.require(REFERRAL_START, "raise a referral")
     form = screening_form(key)
     errors = _child_errors(actor, case_id, area, child_name, date_of_birth)
     try:

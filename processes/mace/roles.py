@@ -14,9 +14,6 @@ ROLES: dict[str, str] = {
     "admin": "Administrator",
 }
 
-# Roles that oversee their areas' work and may hand a task to someone else.
-MANAGER_ROLES = frozenset({"team_manager", "mace_chair", "admin"})
-
 
 def role_for_lane(lane: str | None) -> str | None:
     """'Hub practitioner' and 'hub_practitioner' both name the role hub_practitioner."""

@@ -1,7 +1,8 @@
 """Oversight pages for team managers, MACE chairs, business support and administrators: the overdue
 dashboard (with its CSV download and charts), the bottleneck heatmap and the quarterly trends for MACE 2.
 
-Each page calls `processes.oversight`, which decides who may see what (roles and areas) and audits the read.
+Each page calls `processes.mace.oversight`, which asks the pathway's policy who may see what (permissions and
+areas) and audits the read.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from processes.engine import bundle as bundles
 from processes.engine import repository
@@ -18,23 +20,20 @@ from processes.engine.clock import now
 from processes.engine.errors import NotFound
 from processes.identity import access
 from processes.identity import users as identity
-from processes.mace import diagrams, facts, meetings, oversight
+from processes.mace import diagrams, facts, oversight, policy
 from processes.mace.working_days import UK
 
 from . import formkit, heatmap
 from .auth import actor
+from .params import int_arg
 
+bp = Blueprint("oversight", __name__)
 PAGE_SIZE = 25
 BUCKET_NAMES = {"overdue": "Overdue", "due_this_week": "Due this week", "on_time": "On time"}
 # GOV.UK colours for the chart series; every chart also has a table of the same figures.
 BUCKET_COLOURS = {"overdue": "#d4351c", "due_this_week": "#f47738", "on_time": "#00703c"}
 UNCLAIMED = "(unclaimed)"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _page() -> int:
-    value = request.args.get("page", "")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
 def _filters(me, stages: dict[str, str]) -> oversight.Filters:
@@ -55,11 +54,12 @@ def _ordered(table: dict[str, dict[str, int]]) -> list[tuple[str, dict[str, int]
     return sorted(table.items(), key=lambda kv: (-kv[1]["overdue"], -kv[1]["due_this_week"], kv[0]))
 
 
-def dashboard():
+@bp.get("/oversight")
+def dashboard() -> ResponseReturnValue:
     me = actor()
     stages = diagrams.stage_names()
     filters = _filters(me, stages)
-    page = _page()
+    page = int_arg("page", 1, below=100_000)
     board = oversight.dashboard(me, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     trend = oversight.weekly_trend(me)
     by_stage = _ordered(board.counts)
@@ -81,7 +81,7 @@ def dashboard():
     args = _filter_args(filters)
 
     def linked(table, name: str, labels: dict[str, str]):
-        return [(key, labels.get(key, key), url_for("web.oversight", **(args | {name: key})), counts)
+        return [(key, labels.get(key, key), url_for("web.oversight.dashboard", **(args | {name: key})), counts)
                 for key, counts in _ordered(table)]
 
     return render_template(
@@ -94,7 +94,7 @@ def dashboard():
                        for key, counts in _ordered(board.by_assignee)],
         # Business support see every open step but open only their own role's: the others are not linked.
         openable={row.task.id for row in board.rows if access.can_see_task(me, row.task)},
-        due_links={b: url_for("web.oversight", **(args | {"due": b})) for b in oversight.BUCKETS},
+        due_links={b: url_for("web.oversight.dashboard", **(args | {"due": b})) for b in oversight.BUCKETS},
         totals=totals, trend=trend, bucket_names=BUCKET_NAMES, stage_chart=stage_chart, trend_chart=trend_chart)
 
 
@@ -103,7 +103,8 @@ def _cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def dashboard_csv():
+@bp.get("/oversight.csv")
+def dashboard_csv() -> ResponseReturnValue:
     me = actor()
     filters = _filters(me, diagrams.stage_names())
     lines = oversight.export(me, filters)
@@ -120,7 +121,8 @@ def _pathway():
     return repository.require_latest(current_app.config["PATHWAY_KEY"])
 
 
-def bottlenecks():
+@bp.get("/oversight/bottlenecks")
+def bottlenecks() -> ResponseReturnValue:
     me = actor()
     stats = oversight.bottlenecks(me)  # refuses anyone without an oversight role, before anything is read
     definition = _pathway()
@@ -135,14 +137,15 @@ def bottlenecks():
                      if pid != main and processes[pid].file != processes[main].file), key=lambda item: item[1])
     choices = [(main, names.get(main, main)), *stages]
     data = {"xml": drawn.xml, "heat": {element: h.as_json() for element, h in heat.items()},
-            "stageUrl": url_for("web.bottlenecks"),
-            "casesUrl": url_for("web.bottleneck_cases", process_id="PROCESS", element_id="ELEMENT")}
+            "stageUrl": url_for("web.oversight.bottlenecks"),
+            "casesUrl": url_for("web.oversight.bottleneck_cases", process_id="PROCESS", element_id="ELEMENT")}
     return render_template("oversight/bottlenecks.html", drawn=drawn, data=data, rows=rows, names=names,
                            choices=choices, chosen=chosen, main=main, heat=heat, level=heatmap.level,
                            words=heatmap.WORDS)
 
 
-def bottleneck_cases(process_id: str, element_id: str):
+@bp.get("/oversight/bottlenecks/<process_id>/<element_id>")
+def bottleneck_cases(process_id: str, element_id: str) -> ResponseReturnValue:
     me = actor()
     found = next((s for s in oversight.bottlenecks(me)
                   if s.process_id == process_id and s.element_id == element_id), None)
@@ -169,7 +172,8 @@ def report_labels(definition) -> dict[str, dict[str, str]]:
     return labels
 
 
-def trends():
+@bp.get("/oversight/trends")
+def trends() -> ResponseReturnValue:
     me = actor()
     today = now().astimezone(UK).date()
     errors: dict[str, str] = {}
@@ -185,16 +189,9 @@ def trends():
     if not errors:
         found = oversight.quarterly(me, year, quarter)
     else:
-        meetings.require(me, meetings.OVERSIGHT_ROLES, "see oversight pages")  # a wrong year never hides a 403
+        me.require(policy.OVERSIGHT_VIEW, "see oversight pages")  # a wrong year never hides a 403
     return render_template("oversight/trends.html", trends=found, year_text=year_text, quarter_text=quarter_text,
                            errors=errors, error_list=[(name, message) for name, message in errors.items()],
                            labels=report_labels(_pathway()), areas=identity.area_names(me.areas),
                            years=list(range(today.year, today.year - 5, -1))), 400 if errors else 200
 
-
-def register(web: Blueprint) -> None:
-    web.add_url_rule("/oversight", "oversight", dashboard)
-    web.add_url_rule("/oversight.csv", "oversight_csv", dashboard_csv)
-    web.add_url_rule("/oversight/bottlenecks", "bottlenecks", bottlenecks)
-    web.add_url_rule("/oversight/bottlenecks/<process_id>/<element_id>", "bottleneck_cases", bottleneck_cases)
-    web.add_url_rule("/oversight/trends", "trends", trends)

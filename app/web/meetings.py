@@ -1,7 +1,8 @@
 """MACE 1 meeting pages: upcoming meetings, a meeting's agenda (moving a case on, the attendance register, the
 invitation), recording a child's outcome with the pathway's own form, and the printable outcome summary.
 
-`processes.meetings` decides who may see and do what and audits it; these views only draw and translate.
+`processes.mace.meetings` and the pathway's policy decide who may see and do what and audit it; these views only
+draw and translate.
 """
 
 from __future__ import annotations
@@ -9,18 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from processes.engine import bundle as bundles
 from processes.engine import forms, repository
 from processes.engine.clock import aware, now
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.identity import users as identity
-from processes.mace import meetings
+from processes.mace import meetings, policy
 from processes.mace.contract import OUTCOME_STEP
 
-from . import formkit
+from . import formkit, submission
 from .auth import actor
-from .oversight_pages import report_labels
+from .oversight import report_labels
+from .params import ID
+
+bp = Blueprint("meetings", __name__)
 
 STATUS_NAMES = {"present": "Present", "deputy": "Deputy", "absent": "Absent"}
 ATTENDANCE_FIELDS = ("status", "attendee", "deputy_named_by", "deputy_briefed")  # in the order the page shows them
@@ -33,7 +38,8 @@ def _plain(message: str) -> str:
     return message.rstrip(". ")
 
 
-def meeting_list():
+@bp.get("/meetings")
+def upcoming() -> ResponseReturnValue:
     me = actor()
     found = meetings.upcoming(me)
     return render_template("meetings/list.html", found=found, areas=identity.area_names(me.areas))
@@ -60,7 +66,7 @@ def _attendance_rows(register: meetings.Register, raw: dict[str, dict[str, str]]
 
 def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendance=None,
           attendance_errors: dict[tuple[str, str], str] | None = None, conflict: str | None = None,
-          status: int = 200):
+          status: int = 200) -> ResponseReturnValue:
     me = actor()
     agenda = meetings.agenda(me, meeting_id)
     register = meetings.register(me, meeting_id)
@@ -76,11 +82,12 @@ def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendan
     return render_template(
         "meetings/meeting.html", agenda=agenda, meeting=agenda.meeting, register=register, rows=rows,
         area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
-        started=aware(agenda.meeting.starts_at) <= now(), runs=bool(me.roles & meetings.RUNS_MEETINGS),
+        started=aware(agenda.meeting.starts_at) <= now(),
         moving=moving or {}, conflict=conflict, error_list=error_list, status_names=STATUS_NAMES), status
 
 
-def meeting(meeting_id: int):
+@bp.get(f"/meetings/<{ID}:meeting_id>")
+def meeting(meeting_id: int) -> ResponseReturnValue:
     return _page(meeting_id)
 
 
@@ -92,9 +99,10 @@ def _on_agenda(meeting_id: int, booking_id: int) -> tuple[meetings.Agenda, meeti
     return agenda, item
 
 
-def move(meeting_id: int, booking_id: int):
+@bp.post(f"/meetings/<{ID}:meeting_id>/items/<{ID}:booking_id>/move")
+def move(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "move a case to another meeting")
+    me.require(policy.MEETING_MANAGE, "move a case to another meeting")
     _on_agenda(meeting_id, booking_id)
     reason = request.form.get("reason", "")
     try:
@@ -106,12 +114,13 @@ def move(meeting_id: int, booking_id: int):
         return _page(meeting_id, conflict=error.message, status=409)
     # Flashed messages live in the session cookie: they name no child.
     flash("The case is moved to the next meeting. The reason is kept under 'Moved to a later meeting'.", "success")
-    return redirect(url_for("web.meeting", meeting_id=meeting_id))
+    return redirect(url_for("web.meetings.meeting", meeting_id=meeting_id))
 
 
-def attendance(meeting_id: int):
+@bp.post(f"/meetings/<{ID}:meeting_id>/attendance")
+def attendance(meeting_id: int) -> ResponseReturnValue:
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "keep the attendance register")
+    me.require(policy.MEETING_MANAGE, "keep the attendance register")
     agencies = meetings.register(me, meeting_id).agencies
     raw: dict[str, dict[str, str]] = {}
     entries, codes = [], []
@@ -134,7 +143,7 @@ def attendance(meeting_id: int):
                 errors[(codes[int(index)], "status" if name == "agency" else name)] = _plain(messages[0])
         return _page(meeting_id, raw_attendance=raw, attendance_errors=errors, status=400)
     flash("The attendance register is saved.", "success")
-    return redirect(url_for("web.meeting", meeting_id=meeting_id) + "#attendance")
+    return redirect(url_for("web.meetings.meeting", meeting_id=meeting_id) + "#attendance")
 
 
 def _outcome_form():
@@ -148,41 +157,37 @@ def _outcome_form():
     raise NotFound(f"The pathway has no '{OUTCOME_STEP}' step.")
 
 
-def outcome(meeting_id: int, booking_id: int):
+@bp.route(f"/meetings/<{ID}:meeting_id>/items/<{ID}:booking_id>/outcome", methods=["GET", "POST"])
+def outcome(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     me = actor()
-    meetings.require(me, meetings.RUNS_MEETINGS, "record MACE 1 outcomes")
+    me.require(policy.MEETING_RECORD_OUTCOME, "record MACE 1 outcomes")
     agenda, item = _on_agenda(meeting_id, booking_id)
     definition, form, schema, ui = _outcome_form()
-    errors: dict[str, str] = {}
-    conflict = None
-    status = 200
+
+    def page(raw: dict, refusal: submission.Refusal = submission.NOTHING) -> ResponseReturnValue:
+        fields = formkit.fields(schema, ui, raw, refusal.errors)
+        area = agenda.meeting.area_code
+        return render_template("meetings/outcome.html", item=item, meeting=agenda.meeting, fields=fields,
+                               error_list=refusal.summary(formkit.error_list(fields)), conflict=refusal.conflict,
+                               title=schema.get("title") or "MACE 1 outcome", description=schema.get("description"),
+                               area_name=identity.area_names({area}).get(area)), refusal.status
+
     if request.method == "GET":
-        raw: dict[str, Any] = {}
-    else:
-        raw = formkit.raw_from_form(schema, request.form)
-        action = request.form.get("action", "record")
-        if not formkit.row_action(schema, raw, action):
-            data, errors = formkit.data_from_raw(schema, raw)
-            try:
-                if errors:
-                    forms.validate(definition, form, data)  # every field's problem at once, nothing saved
-                else:
-                    meetings.record_outcome(me, meeting_id, booking_id, data)
-                    flash("The outcome is recorded and the child's pathway has moved on.", "success")
-                    return redirect(url_for("web.meeting", meeting_id=meeting_id))
-            except InvalidInput as invalid:
-                errors = formkit.friendly_errors(schema, invalid.errors, data) | errors
-            except Conflict as error:
-                conflict = error.message
-                status = 409
-            if errors:
-                status = 400
-    fields = formkit.fields(schema, ui, raw, errors)
-    area = agenda.meeting.area_code
-    return render_template("meetings/outcome.html", item=item, meeting=agenda.meeting, fields=fields,
-                           error_list=formkit.error_list(fields), conflict=conflict,
-                           title=schema.get("title") or "MACE 1 outcome", description=schema.get("description"),
-                           area_name=identity.area_names({area}).get(area)), status
+        return page({})
+    raw = formkit.raw_from_form(schema, request.form)
+    if formkit.row_action(schema, raw, request.form.get("action", "record")):
+        return page(raw)
+    data, errors = formkit.data_from_raw(schema, raw)
+
+    def recorded() -> ResponseReturnValue:
+        meetings.record_outcome(me, meeting_id, booking_id, data)
+        flash("The outcome is recorded and the child's pathway has moved on.", "success")
+        return redirect(url_for("web.meetings.meeting", meeting_id=meeting_id))
+
+    # With answers to correct, the form still shows every field's problem at once; nothing is saved.
+    return submission.submit(errors, check=lambda: forms.validate(definition, form, data), send=recorded,
+                             friendly=lambda invalid: formkit.friendly_errors(schema, invalid.errors, data),
+                             again=lambda refusal: page(raw, refusal))
 
 
 def _fact_titles(schema: dict[str, Any]) -> dict[str, str]:
@@ -190,7 +195,8 @@ def _fact_titles(schema: dict[str, Any]) -> dict[str, str]:
             for name, prop in schema.get("properties", {}).items() if "x-report" in prop}
 
 
-def summary(meeting_id: int):
+@bp.get(f"/meetings/<{ID}:meeting_id>/summary")
+def summary(meeting_id: int) -> ResponseReturnValue:
     me = actor()
     agenda = meetings.agenda(me, meeting_id)
     lines = meetings.outcome_summary(me, meeting_id)
@@ -214,20 +220,9 @@ def summary(meeting_id: int):
                            status_names=STATUS_NAMES)
 
 
-def meeting_ics(meeting_id: int):
+@bp.get(f"/meetings/<{ID}:meeting_id>.ics")
+def ics(meeting_id: int) -> ResponseReturnValue:
     response = Response(meetings.ics(actor(), meeting_id), mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="mace1-meeting-{meeting_id}.ics"'
     return response
 
-
-def register(web: Blueprint) -> None:
-    ids = "int(max=2147483647)"
-    web.add_url_rule("/meetings", "meetings", meeting_list)
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>", "meeting", meeting)
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>.ics", "meeting_ics", meeting_ics)
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/summary", "meeting_summary", summary)
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/attendance", "attendance", attendance, methods=["POST"])
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/items/<{ids}:booking_id>/move", "move_booking", move,
-                     methods=["POST"])
-    web.add_url_rule(f"/meetings/<{ids}:meeting_id>/items/<{ids}:booking_id>/outcome", "outcome", outcome,
-                     methods=["GET", "POST"])

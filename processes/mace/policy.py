@@ -1,0 +1,91 @@
+"""The MACE pathway's policy: which of its roles may do what, and the decisions the pages and services ask of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from processes.engine.models import HumanTask
+from processes.identity import access
+from processes.identity import users as identity
+from processes.identity.permissions import (
+    DEFINITION_DEPLOY,
+    INCIDENT_RETRY,
+    INSTANCE_CANCEL,
+    TASK_REASSIGN,
+    TASK_SEE_AREA,
+)
+from processes.identity.users import Actor
+from processes.mace.roles import ROLES
+
+# The pathway's own permissions, beside the engine's (processes.identity.permissions).
+OVERSIGHT_VIEW = "oversight.view"  # the overdue dashboard, bottlenecks and quarterly trends of its areas
+MEETING_VIEW = "meeting.view"  # MACE 1 meetings: list, agenda, register, summary, invitation
+MEETING_MANAGE = "meeting.manage"  # move a case to a later meeting, keep the attendance register
+MEETING_RECORD_OUTCOME = "meeting.record_outcome"  # record a child's MACE 1 outcome, whoever's step it is
+REFERRAL_START = "referral.start"
+ALERT_OVERDUE = "alert.overdue"  # told when any step of its areas is overdue
+ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still open past its grace
+
+MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
+OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
+RUNS_MEETINGS = frozenset({MEETING_MANAGE, MEETING_RECORD_OUTCOME})
+
+# Role -> what it may do beyond the steps of its own lane. Every role of ROLES has a row, even an empty one.
+GRANTS: dict[str, frozenset[str]] = {
+    "referrer": frozenset({REFERRAL_START}),
+    "hub_practitioner": frozenset(),
+    "allocated_worker": frozenset(),
+    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE},
+    "ric_senior_practitioner": frozenset(),
+    "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
+    "core_member": frozenset(),
+    "business_support": OVERSEES | RUNS_MEETINGS,
+    "missing_coordinator": frozenset(),
+    "process_owner": frozenset({DEFINITION_DEPLOY}),
+    # Administrators run the service, so they are not sent the practitioners' alerts nor raise referrals.
+    "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY},
+}
+
+
+def install() -> None:
+    """Register the table with identity, in ROLES order, so that every Actor built carries its permissions."""
+    identity.use_policy({role: GRANTS[role] for role in ROLES})
+
+
+def roles_with(permission: str) -> list[str]:
+    return identity.holders(permission)
+
+
+def can_claim_task(actor: Actor, task: HumanTask) -> bool:
+    return access.can_claim(actor, task)
+
+
+def can_act_on_task(actor: Actor, task: HumanTask) -> bool:
+    return access.can_act(actor, task)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """What the signed-in user may do, as the pages ask it; with no one signed in, nothing."""
+
+    actor: Actor | None = None
+    start_referral: bool = False
+    see_oversight: bool = False
+    see_meetings: bool = False
+    run_meetings: bool = False  # move cases on and keep the attendance register
+    record_outcomes: bool = False
+    reassign_tasks: bool = False
+
+    def claim(self, task: HumanTask) -> bool:
+        return self.actor is not None and can_claim_task(self.actor, task)
+
+    def act_on(self, task: HumanTask) -> bool:
+        return self.actor is not None and can_act_on_task(self.actor, task)
+
+
+def decisions_for(actor: Actor | None) -> Decisions:
+    if actor is None:
+        return Decisions()
+    return Decisions(actor, start_referral=actor.may(REFERRAL_START), see_oversight=actor.may(OVERSIGHT_VIEW),
+                     see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
+                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN))
