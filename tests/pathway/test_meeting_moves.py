@@ -11,25 +11,10 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.mace import meetings
 from processes.mace.models import Booking, Meeting
-from processes.mace.roles import ROLES
-from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway
-from tests.test_pathway import BEFORE_MEETING, FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+from tests.pathway import ANSWERS
+from tests.test_pathway import BEFORE_MEETING, FIRST_MEETING, uk, walk
 
 NEXT_MEETING = uk(2027, 3, 9, 10, 0)  # north's MACE 1 after 9 February: second Tuesday of March, 10:00
-
-
-@pytest.fixture
-def people(make_actor):
-    return {role: make_actor(role, areas=("north", "south")) for role in ROLES}
-
-
-@pytest.fixture
-def child(people):
-    """A child booked onto north's MACE 1 of 9 February 2027, the clock held at 4 January."""
-    deploy_pathway()
-    with child_on_pathway(people, MONDAY) as on_pathway:
-        walk(on_pathway, TO_MACE1)
-        yield on_pathway
 
 
 def meeting_id(starts_at: datetime) -> int:
