@@ -51,7 +51,8 @@ lint: setup
 test: lint browser
 	$(BIN)/pytest
 
-# Retake docs/screenshots/ (inbox, task, case page) from the browser tests.
+# Retake docs/screenshots/ from the browser journeys on the real pathway (case, oversight, bottlenecks, meeting);
+# the inbox and task pages come from tests/browser/test_pages.py, which `pytest tests/browser` runs too.
 screenshots: setup browser
 	MACE_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/browser -k journey
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 
 from app import create_app
 from app.config import database_url
@@ -29,8 +29,10 @@ def ms(start: float) -> float:
 
 
 def add_database_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
-    parser.add_argument("--fresh", action="store_true", help="PostgreSQL: drop and recreate the schema first")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="emptied first (every bench starts from a fresh database): give it one of its own")
+    # Every bench now starts fresh; the old flag is still accepted so commands written with it keep working.
+    parser.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)
 
 
 def database_uri(url: str | None, prefix: str) -> str:
@@ -42,11 +44,20 @@ def database_uri(url: str | None, prefix: str) -> str:
     return f"sqlite:///{Path(tempfile.mkdtemp(prefix=prefix)) / 'bench.db'}"
 
 
-def migrate(fresh: bool) -> None:
-    """Apply the migrations, in an app context; with `fresh` on PostgreSQL, from an empty schema."""
-    if fresh and db.engine.dialect.name == "postgresql":
+def fresh_database() -> None:
+    """Empty the database, then apply every migration, in an app context.
+
+    Each bench starts from a fresh database, so nothing an earlier run or another bench left behind (rows, due
+    work, planner statistics) counts in its figures: on PostgreSQL the public schema is
+    dropped and recreated; on SQLite, a temporary file is new already and a file given by URL loses its tables.
+    """
+    if db.engine.dialect.name == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:
+        tables = MetaData()
+        tables.reflect(bind=db.engine)
+        tables.drop_all(bind=db.engine)
     upgrade()
 
 

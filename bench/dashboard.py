@@ -1,9 +1,10 @@
 """Oversight benchmark: the overdue dashboard and a MACE 1 agenda over 10,000 cases and 100,000 task rows.
 
-Usage: python bench/dashboard.py [--cases N] [--quick] [--database-url URL] [--fresh]
+Usage: python bench/dashboard.py [--cases N] [--quick] [--database-url URL]
 Prints one name=value per line: dashboard_p95_ms (target at most 50), what the dashboard page reads (counts,
 rows and the 12-week trend), and agenda_build_ms (at most 100), a MACE 1 agenda of 20 cases.
-With no DATABASE_URL it uses a fresh SQLite file in a temporary folder.
+With no DATABASE_URL it uses a fresh SQLite file in a temporary folder; a database it is given is emptied
+first (on PostgreSQL its public schema is dropped and recreated).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from bench.common import (
     analyze,
     app_for,
     database_uri,
-    migrate,
+    fresh_database,
     ms,
     percentile,
     print_results,
@@ -132,7 +133,7 @@ def main() -> None:
     cases, runs = (2_000, 30) if args.quick else (args.cases, args.runs)
     app = app_for(database_uri(args.database_url, "mace-bench-dashboard-"))
     with app.app_context():
-        migrate(args.fresh)
+        fresh_database()
         started = time.perf_counter()
         manager, chair, support, meeting_id = seed(cases, random.Random(7))
         seeded_s = ms(started) / 1000

@@ -1,7 +1,8 @@
 """Engine benchmark: service-layer step cost against bare SpiffWorkflow, inbox latency, flat cost over cycles, API.
 
-Usage: python bench/engine.py [--cases N] [--quick] [--database-url URL] [--fresh]
-Prints one name=value per line. With no DATABASE_URL it uses a fresh SQLite file under instance/.
+Usage: python bench/engine.py [--cases N] [--quick] [--database-url URL]
+Prints one name=value per line. With no DATABASE_URL it uses a fresh SQLite file in a temporary folder;
+a database it is given is emptied first (on PostgreSQL its public schema is dropped and recreated).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from bench.common import (
     analyze,
     app_for,
     database_uri,
-    migrate,
+    fresh_database,
     ms,
     percentile,
     print_results,
@@ -69,9 +70,9 @@ class Bench:
         self.app = app_for(uri)
         self.samples = 60 if quick else 300
 
-    def setup(self, fresh: bool) -> None:
+    def setup(self) -> None:
         with self.app.app_context():
-            migrate(fresh)
+            fresh_database()
             for code in AREAS:
                 identity.create_area(code, code)
             self.actors: dict[tuple[str, str], Actor] = {}
@@ -279,7 +280,7 @@ def main() -> None:
     uri = database_uri(args.database_url, "mace-bench-")
 
     bench = Bench(uri, n_cases, args.quick)
-    bench.setup(args.fresh)
+    bench.setup()
     bench.populate()
     complete, raw_steps = bench.step_timings()
     raw = statistics.median(raw_steps)

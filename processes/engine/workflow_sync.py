@@ -222,6 +222,9 @@ def timer_rows(instance_id: int) -> list[Row]:
 
 
 def _sync_timers(instance: ProcessInstance, waiting: dict[str, Task], rows: list[Row]) -> None:
+    # Matched timers are popped from a copy: the caller hands the same map to the watchers afterwards, and
+    # a case waiting only at a timer already stored (a MACE 1 meeting being moved) must still be seen there.
+    waiting = dict(waiting)
     for timer in rows:
         task = waiting.pop(timer.spiff_task_id, None)
         fire_at = timer_fire_at(task) if task is not None else None

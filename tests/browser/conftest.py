@@ -165,11 +165,16 @@ def sign_in(page, axe: AxeChecked, username: str) -> None:
     axe.check(page)
 
 
-def screenshot(page, name: str) -> None:
-    """Kept under docs/screenshots/ when MACE_SCREENSHOTS names that folder (make screenshots)."""
+def screenshot(page, name: str, down_to: str | None = None) -> None:
+    """Kept under docs/screenshots/ when MACE_SCREENSHOTS names that folder (make screenshots): the whole page,
+    or with `down_to` the page from its top to the end of that element (a long page stays legible in a README)."""
     folder = os.environ.get("MACE_SCREENSHOTS")
     if folder:
         target = ROOT / folder
         target.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+        clip = None
+        if down_to is not None:
+            box = page.locator(down_to).first.bounding_box()
+            clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": box["y"] + box["height"] + 24}
+        page.screenshot(path=str(target / f"{name}.png"), full_page=True, clip=clip)
 

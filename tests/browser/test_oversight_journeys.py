@@ -226,6 +226,9 @@ def test_journey_business_support_run_the_next_mace1_meeting(pathway, browse, ax
         open_steps = support.locator("#open-steps")
         expect(open_steps).to_contain_text("Share the MACE 1 discussion within your organisation")
         expect(open_steps).to_contain_text("Update the parents")
+        # The case page's screenshot is taken here, on the real pathway, so it shows a stage the pathway has.
+        expect(support.locator(".app-diagram").first).to_have_attribute("data-ready", "true")
+        screenshot(support, "case", down_to=".app-diagram")  # to the end of the current stage's diagram
         with pathway.context():
             # (one sharing step per agency, once the pathway opens one for each)
             assert {t.element_id for t in open_tasks(case_id)} == {"disseminate", "update_parents"}

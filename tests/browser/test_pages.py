@@ -91,7 +91,6 @@ def test_a_referral_moves_through_claim_and_completion_on_the_diagram(world, bro
     assert diagram_state(hub, "hub_decision") == "completed"
     assert diagram_state(hub, "ric_discussion") == "current"
     expect(hub.locator("#timeline")).to_contain_text("Step completed: Decide on the referral")
-    screenshot(hub, "case")
 
     hub.locator('.app-diagram g.djs-element[data-element-id="hub_decision"]').click()
     hub.wait_for_url(re.compile(r"/tasks/\d+$"))
