@@ -32,11 +32,11 @@ from bench.common import (
     print_results,
 )
 from processes.engine import bundle_files, repository
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.identity import users as identity
-from processes.identity.users import Actor
 from processes.mace import meetings, oversight
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Booking, Case, Meeting

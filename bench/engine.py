@@ -40,11 +40,11 @@ from bench.common import (
 )
 from processes.engine import bundle as bundles
 from processes.engine import bundle_files, repository, runtime, serialization, tasks
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.identity import users as identity
-from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.models import Case
 

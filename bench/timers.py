@@ -59,12 +59,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common
 from processes.engine import bundle_files, repository, runtime, scheduler
+from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, Timer
 from processes.engine.scheduler import Enqueue
 from processes.identity import users as identity
-from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.models import Case
 

@@ -13,9 +13,9 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.config import database_url
 from processes.engine import bundle_files, repository
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import users as identity
-from processes.identity.users import Actor
 
 BUNDLES = Path(__file__).parent / "bundles"
 CHROMIUM = Path("/usr/bin/chromium")

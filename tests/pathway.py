@@ -12,9 +12,9 @@ import time_machine
 from sqlalchemy import select
 
 from processes.engine import bundle_files, repository, runtime
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.models import HumanTask, ProcessInstance
-from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.demo import ANSWERS, PATHWAY_FOLDERS
 from processes.mace.models import Case

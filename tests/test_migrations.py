@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app import create_app
 from processes.engine import repository, runtime
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import users as identity
 from processes.mace import cases
@@ -24,7 +25,7 @@ def test_steps_open_before_alerts_existed_still_go_overdue(tmp_path):
     with app.app_context():
         upgrade()
         identity.create_area("north", "North")
-        referrer = identity.Actor.of(identity.create_user("ref", "Ref", ["referrer"], ["north"]))
+        referrer = Actor.of(identity.create_user("ref", "Ref", ["referrer"], ["north"]))
         repository.deploy(None, "screening", bundle("screening"))
         with time_machine.travel(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), tick=False):
             case = cases.create(referrer, "north", "Old Case")

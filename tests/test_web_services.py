@@ -14,7 +14,7 @@ from processes.engine.errors import Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.identity import authentication
 from processes.identity.users import get_user
-from processes.mace import casefile, diagrams, drafts, referrals
+from processes.mace import casefile, diagrams, drafts, referrals, worklists
 from processes.mace.models import Case, TaskDraft
 from tests.helpers import open_task
 
@@ -102,18 +102,18 @@ def test_worklists_split_mine_available_and_team_with_counts(pathway, people):
     step = open_task(first.case.id, "hub_decision")
     tasks.claim(people["hub"], step.id)
 
-    mine = tasks.worklist(people["hub"], "mine")
+    mine = worklists.worklist(people["hub"], "mine")
     assert [item.task.id for item in mine.items] == [step.id]
     assert mine.items[0].child_name == "Child One" and mine.items[0].assignee_name == "Harper"
-    available = tasks.worklist(people["hub"], "available")
+    available = worklists.worklist(people["hub"], "available")
     assert step.id not in {item.task.id for item in available.items}
     assert available.counts == {"mine": (1, 0), "available": (2, 0)}
-    assert tasks.worklist(people["hub2"], "available").total == 2, "a claimed step leaves the queue"
-    assert tasks.worklist(people["south"], "available").total == 0, "another area's steps are never listed"
-    team = tasks.worklist(people["manager"], "team")
+    assert worklists.worklist(people["hub2"], "available").total == 2, "a claimed step leaves the queue"
+    assert worklists.worklist(people["south"], "available").total == 0, "another area's steps are never listed"
+    team = worklists.worklist(people["manager"], "team")
     assert team.total == 3 and set(team.counts) == {"mine", "available", "team"}
     with pytest.raises(Forbidden):
-        tasks.worklist(people["hub"], "team")
+        worklists.worklist(people["hub"], "team")
     assert "case.list" in audit_actions(second.case.id), "seeing a child's name in a list is recorded"
 
 
@@ -125,33 +125,33 @@ def test_worklists_put_overdue_first_and_filter_by_stage_area_and_due(pathway, p
     db.session.execute(update(HumanTask).where(HumanTask.id == none_due.id).values(due_at=None))
     db.session.commit()
 
-    listed = tasks.worklist(people["hub"], "available")
+    listed = worklists.worklist(people["hub"], "available")
     assert listed.items[0].task.id == late.id, "overdue on top"
     assert listed.items[-1].task.id == none_due.id, "no due date last"
     assert listed.counts["available"] == (4, 1)
-    overdue = tasks.worklist(people["hub"], "available", tasks.WorkFilter(due="overdue"))
+    overdue = worklists.worklist(people["hub"], "available", worklists.WorkFilter(due="overdue"))
     assert [i.task.id for i in overdue.items] == [late.id]
-    assert tasks.worklist(people["hub"], "available", tasks.WorkFilter(due="none")).total == 1
-    assert tasks.worklist(people["hub"], "available", tasks.WorkFilter(due="due_soon")).total == 2
-    assert tasks.worklist(people["hub"], "available", tasks.WorkFilter(stage="screening")).total == 4
-    assert tasks.worklist(people["hub"], "available", tasks.WorkFilter(stage="missing_episode")).total == 0
-    assert tasks.worklist(people["hub"], "available", tasks.WorkFilter(area="south")).total == 0, \
+    assert worklists.worklist(people["hub"], "available", worklists.WorkFilter(due="none")).total == 1
+    assert worklists.worklist(people["hub"], "available", worklists.WorkFilter(due="due_soon")).total == 2
+    assert worklists.worklist(people["hub"], "available", worklists.WorkFilter(stage="screening")).total == 4
+    assert worklists.worklist(people["hub"], "available", worklists.WorkFilter(stage="missing_episode")).total == 0
+    assert worklists.worklist(people["hub"], "available", worklists.WorkFilter(area="south")).total == 0, \
         "an area the user does not work in filters to nothing, not to everything"
-    page_two = tasks.worklist(people["hub"], "available", limit=3, offset=3)
+    page_two = worklists.worklist(people["hub"], "available", limit=3, offset=3)
     assert [i.task.id for i in page_two.items] == [none_due.id] and page_two.total == 4
 
 
 def test_the_worklist_reads_task_rows_only(pathway, people, monkeypatch):
     refer(people)
     monkeypatch.setattr(serialization, "load", lambda *a, **k: pytest.fail("a worklist loaded workflow state"))
-    assert tasks.worklist(people["hub"], "available").total == 1
+    assert worklists.worklist(people["hub"], "available").total == 1
 
 
 def test_managers_can_reassign_only_to_people_with_the_role_in_the_area(pathway, people):
     step = open_task(refer(people).case.id, "hub_decision")
-    assert [u.username for u in tasks.assignees_for(people["manager"], step.id)] == ["harper", "hollis"]
+    assert [u.username for u in worklists.assignees_for(people["manager"], step.id)] == ["harper", "hollis"]
     with pytest.raises(Forbidden):
-        tasks.assignees_for(people["hub"], step.id)
+        worklists.assignees_for(people["hub"], step.id)
 
 
 # Drafts

@@ -29,12 +29,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from processes.engine import bundle_files, runtime
+from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, Incident, Timer
 from processes.identity import users as identity
 from processes.identity.models import User
-from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days

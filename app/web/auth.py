@@ -10,13 +10,10 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
-from processes.engine.db import db
+from processes.engine.actors import Actor
 from processes.identity import authentication
 from processes.identity import users as identity
-from processes.identity.models import User
-from processes.identity.users import Actor
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -42,7 +39,7 @@ def _load(user_id: str) -> SignedIn | None:
     actor = identity.actor_for_user(int(user_id)) if user_id.isdigit() else None
     if actor is None:
         return None  # left, made inactive, or an id that never was: signed out
-    name = db.session.scalar(select(User.display_name).where(User.id == actor.id))
+    name = identity.display_name(actor.id)
     return SignedIn(actor, name or actor.username)
 
 

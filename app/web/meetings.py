@@ -12,7 +12,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from processes.engine import bundle as bundles
 from processes.engine import forms, repository
 from processes.engine.clock import aware, now
 from processes.engine.errors import Conflict, InvalidInput, NotFound
@@ -149,12 +148,10 @@ def attendance(meeting_id: int) -> ResponseReturnValue:
 def _outcome_form():
     """The form of the pathway's MACE 1 outcome step, as its diagram names it (latest version)."""
     definition = repository.require_latest(current_app.config["PATHWAY_KEY"])
-    for spec in bundles.for_definition(definition).all_specs():
-        task_spec = spec.task_specs.get(OUTCOME_STEP)
-        if task_spec is not None:
-            form = getattr(task_spec, "extensions", {}).get("properties", {}).get(bundles.FORM_PROPERTY)
-            return definition, form, forms.schema_for(definition, form), forms.ui_schema_for(definition, form)
-    raise NotFound(f"The pathway has no '{OUTCOME_STEP}' step.")
+    form = forms.form_of_step(definition, OUTCOME_STEP)
+    if form is None:
+        raise NotFound(f"The pathway has no '{OUTCOME_STEP}' step.")
+    return definition, form, forms.schema_for(definition, form), forms.ui_schema_for(definition, form)
 
 
 @bp.route(f"/meetings/<{ID}:meeting_id>/items/<{ID}:booking_id>/outcome", methods=["GET", "POST"])

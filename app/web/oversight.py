@@ -14,11 +14,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from processes.engine import bundle as bundles
-from processes.engine import repository
+from processes.engine import access, forms, repository
 from processes.engine.clock import now
 from processes.engine.errors import NotFound
-from processes.identity import access
 from processes.identity import users as identity
 from processes.mace import diagrams, facts, oversight, policy
 from processes.mace.working_days import UK
@@ -159,7 +157,7 @@ def bottleneck_cases(process_id: str, element_id: str) -> ResponseReturnValue:
 def report_labels(definition) -> dict[str, dict[str, str]]:
     """Kind of case fact -> {value: label}, from the choices of the form fields that report it."""
     labels: dict[str, dict[str, str]] = {}
-    for schema in bundles.for_definition(definition).forms.values():
+    for schema in forms.all_schemas(definition).values():
         for path, kind in facts.report_paths(schema):
             current: dict[str, Any] | None = schema
             for part in path:

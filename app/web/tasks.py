@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from processes.engine import runtime, tasks
 from processes.engine.errors import InvalidInput
 from processes.identity import users as identity
-from processes.mace import casefile, diagrams, drafts, policy
+from processes.mace import casefile, diagrams, drafts, policy, worklists
 
 from . import formkit, submission
 from .auth import actor
@@ -26,16 +26,16 @@ def home() -> ResponseReturnValue:
 @bp.get("/tasks")
 def inbox() -> ResponseReturnValue:
     me = actor()
-    scopes = tasks.scopes_for(me)
+    scopes = worklists.scopes_for(me)
     scope = request.args.get("scope") if request.args.get("scope") in scopes else "mine"
     stages = diagrams.stage_names()
-    wanted = tasks.WorkFilter(
+    wanted = worklists.WorkFilter(
         stage=request.args.get("stage") or None,
         area=request.args.get("area") if request.args.get("area") in me.areas else None,
-        due=request.args.get("due") if request.args.get("due") in tasks.DUE_STATES else None,
+        due=request.args.get("due") if request.args.get("due") in worklists.DUE_STATES else None,
     )
     page = int_arg("page", 1)
-    work = tasks.worklist(me, scope, wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    work = worklists.worklist(me, scope, wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-work.total // PAGE_SIZE))
     return render_template("inbox.html", work=work, scopes=scopes, scope=scope, wanted=wanted, stages=stages,
                            areas=identity.area_names(me.areas), page=page, pages=pages)
@@ -79,7 +79,7 @@ def task(task_id: int) -> ResponseReturnValue:
         return render_template("task.html", view=view, context=casefile.task_context(me, view.task), fields=fields,
                                stage=stage, error_list=refusal.summary(formkit.error_list(fields)),
                                conflict=refusal.conflict, me=me,
-                               assignees=tasks.assignees_for(me, task_id) if reassigns else []), refusal.status
+                               assignees=worklists.assignees_for(me, task_id) if reassigns else []), refusal.status
 
     if request.method == "GET":
         return page(formkit.raw_from_data(schema, drafts.get(me, task_id) if view.status == "open" else None))

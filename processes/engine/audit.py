@@ -3,9 +3,9 @@
 from sqlalchemy import insert
 
 from processes.engine import write_queue
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.models import AuditEvent
-from processes.identity.users import Actor
 
 _INSERT = insert(AuditEvent.__table__).inline()
 

@@ -23,6 +23,20 @@ def ui_schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, 
     return bundles.for_definition(definition).ui_schemas.get(bundles.ui_schema_name(form), {})
 
 
+def all_schemas(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
+    """Every form of a version, by file name."""
+    return dict(bundles.for_definition(definition).forms)
+
+
+def form_of_step(definition: ProcessDefinition, element_id: str) -> str | None:
+    """The form file of the user task with this element id, in whichever of the version's processes holds it."""
+    for spec in bundles.for_definition(definition).all_specs():
+        task_spec = spec.task_specs.get(element_id)
+        if task_spec is not None:
+            return getattr(task_spec, "extensions", {}).get("properties", {}).get(bundles.FORM_PROPERTY)
+    return None
+
+
 _validators: dict[tuple[str, str], Any] = {}
 
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from processes.engine import audit
+from processes.engine.access import visible_case_area, visible_instance
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance, Timer
 from processes.engine.transaction import atomic
-from processes.identity.access import visible_case_area, visible_instance
-from processes.identity.users import Actor
 
 
 @dataclass

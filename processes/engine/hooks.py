@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from SpiffWorkflow.task import Task
 
+    from processes.engine.actors import Actor
     from processes.engine.bundle import ParsedBundle
     from processes.engine.errors import Problem
     from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
-    from processes.identity.users import Actor
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from processes.engine import audit, runtime
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import NotFound, WorkflowFailed
 from processes.engine.hooks import HOOKS
 from processes.engine.models import Incident
+from processes.engine.permissions import INCIDENT_RETRY
 from processes.engine.transaction import atomic
-from processes.identity.permissions import INCIDENT_RETRY
-from processes.identity.users import Actor
 
 
 @atomic

@@ -9,13 +9,13 @@ import re
 from sqlalchemy import func, select
 
 from processes.engine import audit, validation
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import BundleInvalid, InvalidInput, NotFound
 from processes.engine.models import ProcessDefinition
+from processes.engine.permissions import DEFINITION_DEPLOY
 from processes.engine.transaction import atomic
-from processes.identity.permissions import DEFINITION_DEPLOY
-from processes.identity.users import Actor
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
 KEY_RULE = "Use lower-case letters, digits, '-' and '_', starting with a letter (at most 100)."

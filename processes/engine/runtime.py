@@ -16,16 +16,16 @@ from sqlalchemy import Row, select
 
 from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
+from processes.engine.access import can_act, can_see_task, visible_case_area, visible_instance
+from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ScriptFunctionError, WorkflowFailed
 from processes.engine.hooks import HOOKS, InstanceEnded, StepCompleted
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
+from processes.engine.permissions import INSTANCE_CANCEL
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
-from processes.identity.access import can_act, can_see_task, visible_case_area, visible_instance
-from processes.identity.permissions import INSTANCE_CANCEL
-from processes.identity.users import Actor
 
 CASE_AREA = "case_area"
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.

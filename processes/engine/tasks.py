@@ -1,24 +1,22 @@
-"""Task service: a user's inbox, and claiming, unclaiming and reassigning open tasks."""
+"""Task service: the tasks an actor may act on, a task with its form, and claiming, unclaiming and reassigning."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import func, select, update
 
 from processes.engine import audit, forms
+from processes.engine.access import can_see_task, task_visibility
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from processes.engine.hooks import HOOKS
 from processes.engine.models import HumanTask, ProcessInstance
+from processes.engine.permissions import TASK_REASSIGN
 from processes.engine.transaction import atomic
-from processes.identity.access import can_see_task, task_visibility
-from processes.identity.models import User, UserArea, UserRole
-from processes.identity.permissions import TASK_REASSIGN, TASK_SEE_AREA
-from processes.identity.users import Actor, forbidden
-from processes.mace.models import Case
 
 
 @dataclass
@@ -49,111 +47,6 @@ def inbox(actor: Actor, *, limit: int = 50, offset: int = 0, mine_only: bool = F
     return Inbox(list(db.session.scalars(query)), total)
 
 
-SCOPES = ("mine", "available", "team")
-DUE_STATES = ("overdue", "due_soon", "later", "none")
-DUE_SOON = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class WorkFilter:
-    """Narrows a worklist: by stage (the BPMN process a task is in), area and due state."""
-
-    stage: str | None = None
-    area: str | None = None
-    due: str | None = None
-
-
-@dataclass
-class WorkItem:
-    task: HumanTask
-    child_name: str
-    assignee_name: str | None
-
-
-@dataclass
-class Worklist:
-    scope: str
-    items: list[WorkItem]
-    total: int
-    # Per scope the actor may open: how many tasks match the filter, and how many of those are overdue.
-    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-
-def scopes_for(actor: Actor) -> tuple[str, ...]:
-    return SCOPES if actor.may(TASK_SEE_AREA) else SCOPES[:2]
-
-
-def _scope_where(actor: Actor, scope: str) -> list[ColumnElement[bool]]:
-    """Each scope is one plain conjunction, so each is served by one index (assignee, queue or area)."""
-    if scope == "mine":
-        return [HumanTask.assignee_id == actor.id]
-    if scope == "available":
-        return [HumanTask.assignee_id.is_(None), HumanTask.area_code.in_(actor.areas),
-                HumanTask.role.in_(actor.roles)]
-    if scope == "team" and actor.may(TASK_SEE_AREA):
-        return [HumanTask.area_code.in_(actor.areas),
-                HumanTask.assignee_id.is_(None) | (HumanTask.assignee_id != actor.id)]
-    raise forbidden(TASK_SEE_AREA, "see the team's tasks")
-
-
-def _filter_where(actor: Actor, wanted: WorkFilter, at: datetime) -> list[ColumnElement[bool]]:
-    where = [HumanTask.status == "open"]
-    if wanted.stage:
-        where.append(HumanTask.process_id == wanted.stage)
-    if wanted.area:
-        where.append(HumanTask.area_code == wanted.area if wanted.area in actor.areas else False)
-    if wanted.due == "overdue":
-        where.append(HumanTask.due_at < at)
-    elif wanted.due == "due_soon":
-        where += [HumanTask.due_at >= at, HumanTask.due_at < at + DUE_SOON]
-    elif wanted.due == "later":
-        where.append(HumanTask.due_at >= at + DUE_SOON)
-    elif wanted.due == "none":
-        where.append(HumanTask.due_at.is_(None))
-    return where
-
-
-@atomic
-def worklist(actor: Actor, scope: str, wanted: WorkFilter | None = None, *, limit: int = 25,
-             offset: int = 0) -> Worklist:
-    """One page of a scope of the actor's open tasks, overdue first then soonest due, with counts.
-
-    mine: assigned to me; available: unassigned, for my roles in my areas (to claim); team (task.see_area):
-    everything open in my areas that is not mine. Reads the indexed human_tasks table only, and
-    records that the listed children's cases were seen.
-    """
-    wanted, at = wanted or WorkFilter(), now()
-    base = _filter_where(actor, wanted, at)
-    where = base + _scope_where(actor, scope)
-    rows = db.session.execute(
-        select(HumanTask, Case.child_name, User.display_name)
-        .join(Case, Case.id == HumanTask.case_id)
-        .outerjoin(User, User.id == HumanTask.assignee_id)
-        .where(*where).order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id).limit(limit).offset(offset)
-    ).all()
-    counts = {}
-    for name in scopes_for(actor):
-        total, overdue = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(case((HumanTask.due_at < at, 1), else_=0)), 0))
-            .select_from(HumanTask).where(*base, *_scope_where(actor, name))
-        ).one()
-        counts[name] = (total, overdue)
-    audit.record_each(actor, "case.list", {row.HumanTask.case_id for row in rows})
-    return Worklist(scope, [WorkItem(row.HumanTask, row.child_name, row.display_name) for row in rows],
-                    counts[scope][0], counts)
-
-
-def assignees_for(actor: Actor, task_id: int) -> list[User]:
-    """Active users someone with task.reassign can hand this task to: those holding its role in its area."""
-    task = _open_task(actor, task_id)
-    actor.require(TASK_REASSIGN, "reassign tasks")
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id).join(UserArea, UserArea.user_id == User.id)
-        .where(User.is_active.is_(True), UserRole.role == task.role, UserArea.area_code == task.area_code)
-        .order_by(User.display_name)
-    ))
-
-
 def _visible_task(actor: Actor, task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None or not can_see_task(actor, task):
@@ -161,7 +54,7 @@ def _visible_task(actor: Actor, task_id: int) -> HumanTask:
     return task
 
 
-def _open_task(actor: Actor, task_id: int) -> HumanTask:
+def open_task(actor: Actor, task_id: int) -> HumanTask:
     task = _visible_task(actor, task_id)
     if task.status != "open":
         raise Conflict(f"Task {task_id} is already {task.status}; it can no longer be claimed or reassigned.")
@@ -200,7 +93,7 @@ def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: i
 
 @atomic
 def claim(actor: Actor, task_id: int) -> HumanTask:
-    task = _open_task(actor, task_id)
+    task = open_task(actor, task_id)
     if task.role not in actor.roles:
         raise Forbidden(f"Task {task_id} is for the role {task.role}.")
     if task.assignee_id == actor.id:
@@ -211,7 +104,7 @@ def claim(actor: Actor, task_id: int) -> HumanTask:
 
 @atomic
 def unclaim(actor: Actor, task_id: int) -> HumanTask:
-    task = _open_task(actor, task_id)
+    task = open_task(actor, task_id)
     if task.assignee_id != actor.id and not actor.may(TASK_REASSIGN):
         raise Forbidden(f"Task {task_id} is not assigned to you.")
     _assign(actor, task, None, task.assignee_id, "task.unclaim")
@@ -221,15 +114,17 @@ def unclaim(actor: Actor, task_id: int) -> HumanTask:
 @atomic
 def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
     """Someone with task.reassign hands an open task to another user who holds its role in its area."""
-    task = _open_task(actor, task_id)
+    task = open_task(actor, task_id)
     actor.require(TASK_REASSIGN, "reassign tasks")
-    user = db.session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
-    if user is None:
+    if HOOKS.actors is None:
+        raise RuntimeError("No actor directory is registered: install a pathway's hooks first.")
+    assignee = HOOKS.actors.by_username(username)
+    if assignee is None:
         raise InvalidInput("The task was not reassigned.", {"username": [f"No active user '{username}'."]})
-    if task.role not in {r.role for r in user.roles} or task.area_code not in {a.area_code for a in user.areas}:
+    if task.role not in assignee.roles or task.area_code not in assignee.areas:
         raise InvalidInput("The task was not reassigned.",
                            {"username": [f"'{username}' does not hold the role {task.role} in this area."]})
-    _assign(actor, task, user.id, task.assignee_id, "task.reassign")
+    _assign(actor, task, assignee.id, task.assignee_id, "task.reassign")
     return task
 
 

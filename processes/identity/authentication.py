@@ -7,11 +7,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from processes.engine import audit
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput
 from processes.engine.transaction import atomic
 from processes.identity.models import User
-from processes.identity.users import Actor, get_user
+from processes.identity.users import get_user
 
 MIN_PASSWORD_LENGTH = 12
 _HASHER = PasswordHasher()

@@ -5,72 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from processes.engine.actors import Actor, known_roles
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import Forbidden, InvalidInput, NotFound
+from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.transaction import atomic
 from processes.identity.models import ApiToken, Area, User, UserArea, UserRole
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-# Role -> the permissions it holds, as the pathway registered them at start-up; its keys are the roles that exist.
-_GRANTS: dict[str, frozenset[str]] = {}
-
-
-def use_policy(grants: Mapping[str, Iterable[str]]) -> None:
-    """The pathway's table of which role holds which permission, registered once at start-up.
-
-    Identity and the engine check permissions only, so they never need the pathway's role names.
-    """
-    _GRANTS.clear()
-    _GRANTS.update({role: frozenset(permissions) for role, permissions in grants.items()})
-
-
-def known_roles() -> tuple[str, ...]:
-    return tuple(_GRANTS)
-
-
-def holders(permission: str) -> list[str]:
-    """The roles holding a permission, in name order (for messages and for finding people to alert)."""
-    return sorted(role for role, permissions in _GRANTS.items() if permission in permissions)
-
-
-def forbidden(permission: str, what: str) -> Forbidden:
-    return Forbidden(f"Only {', '.join(holders(permission)) or 'nobody'} can {what}.")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting, with the roles and areas that decide what they may see, and the permissions their roles give."""
-
-    id: int
-    username: str
-    roles: frozenset[str]
-    areas: frozenset[str]
-    # Worked out from the roles as the Actor is built, so it can never disagree with them.
-    permissions: frozenset[str] = field(init=False, default=frozenset())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "permissions", frozenset().union(*(_GRANTS.get(role, ()) for role in self.roles)))
-
-    def may(self, permission: str | None) -> bool:
-        return permission in self.permissions
-
-    def require(self, permission: str, what: str) -> None:
-        """Forbidden, naming the roles that could, unless the actor holds the permission."""
-        if permission not in self.permissions:
-            raise forbidden(permission, what)
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.username, frozenset(r.role for r in user.roles),
-                   frozenset(a.area_code for a in user.areas))
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -90,9 +35,9 @@ def create_area(code: str, name: str) -> Area:
 def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
                 email: str | None = None) -> User:
     errors: dict[str, list[str]] = {}
-    unknown_roles = sorted(set(roles) - set(_GRANTS))
+    unknown_roles = sorted(set(roles) - set(known_roles()))
     if unknown_roles:
-        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(_GRANTS)}."]
+        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(known_roles())}."]
     known_areas = set(db.session.scalars(select(Area.code).where(Area.code.in_(areas))))
     if set(areas) - known_areas:
         errors["areas"] = [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]
@@ -155,3 +100,13 @@ def actor_for_user(user_id: int) -> Actor | None:
     """An active user's roles and areas, in one query (read on every signed-in request)."""
     return _roles_and_areas(User.id == user_id)
 
+
+
+def by_username(username: str) -> Actor | None:
+    """An active user as the engine sees them (the engine's actor directory: to hand a task to)."""
+    user = db.session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    return Actor.of(user) if user is not None else None
+
+
+def display_name(user_id: int) -> str | None:
+    return db.session.scalar(select(User.display_name).where(User.id == user_id))

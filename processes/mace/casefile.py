@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from processes.engine import audit, forms, serialization
 from processes.engine import bundle as bundles
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
-from processes.identity.users import Actor
 from processes.mace import diagrams
 from processes.mace.cases import visible_case
 from processes.mace.models import Case

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from processes.engine import audit
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.transaction import atomic
-from processes.identity.users import Actor
 from processes.mace.models import Case
 
 

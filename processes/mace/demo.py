@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from processes.engine import bundle_files, repository, runtime, write_queue
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import HumanTask
@@ -16,7 +17,6 @@ from processes.engine.transaction import atomic
 from processes.identity import authentication
 from processes.identity import users as identity
 from processes.identity.models import User
-from processes.identity.users import Actor
 from processes.mace import cases, meetings
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK

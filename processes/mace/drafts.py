@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from processes.engine import audit, write_queue
+from processes.engine.access import can_see_task
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.hooks import StepCompleted
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
-from processes.identity.access import can_see_task
-from processes.identity.users import Actor
 from processes.mace.models import TaskDraft
 
 MAX_DRAFT_BYTES = 200_000

@@ -10,13 +10,13 @@ from icalendar import Calendar, Event
 from sqlalchemy import func, select
 
 from processes.engine import audit, repository, runtime
+from processes.engine.actors import Actor
 from processes.engine.clock import UTC, aware, now
 from processes.engine.db import db, insert_once
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area
-from processes.identity.users import Actor
 from processes.mace import settings
 from processes.mace import timescales as timescale_config
 from processes.mace.contract import BOOKING_VARIABLE, OUTCOME_STEP

@@ -11,13 +11,13 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from processes.engine import audit
+from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.errors import NotFound
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import User
-from processes.identity.users import Actor
 from processes.mace import settings
 from processes.mace.models import Notification
 from processes.mace.working_days import UK

@@ -12,13 +12,13 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, and_, case, func, or_, select
 
 from processes.engine import audit
+from processes.engine.actors import Actor
 from processes.engine.clock import UTC, aware, now
 from processes.engine.db import db, insert_once
 from processes.engine.errors import InvalidInput
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
-from processes.identity.users import Actor
 from processes.mace.models import Case, CaseFact, OverdueWeek
 from processes.mace.policy import OVERSIGHT_VIEW
 from processes.mace.working_days import UK, days_overdue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from processes.engine.hooks import HOOKS, Hooks
+from processes.identity import users as identity
 from processes.mace import alerts, bookings, cases, drafts, facts, jobs, policy, roles, timescales
 
 NAME = "mace"
@@ -18,6 +19,7 @@ def install(hooks: Hooks = HOOKS) -> None:
     # Which role a lane's name means, and where a case's area is kept.
     hooks.lane_role = roles.role_for_lane
     hooks.cases = cases
+    hooks.actors = identity  # the users this partnership keeps, for handing tasks to
     # timescales.json: checked, parsed per version, and offering due_after, due_before and book_mace1.
     hooks.extensions.append(timescales.TimescalesFile())
     hooks.deploy_checks.append(timescales.check_timescale_names)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from processes.engine import access, actors
+from processes.engine.actors import Actor
 from processes.engine.models import HumanTask
-from processes.identity import access
-from processes.identity import users as identity
-from processes.identity.permissions import (
+from processes.engine.permissions import (
     DEFINITION_DEPLOY,
     INCIDENT_RETRY,
     INSTANCE_CANCEL,
     TASK_REASSIGN,
     TASK_SEE_AREA,
 )
-from processes.identity.users import Actor
 from processes.mace.roles import ROLES
 
-# The pathway's own permissions, beside the engine's (processes.identity.permissions).
+# The pathway's own permissions, beside the engine's (processes.engine.permissions).
 OVERSIGHT_VIEW = "oversight.view"  # the overdue dashboard, bottlenecks and quarterly trends of its areas
 MEETING_VIEW = "meeting.view"  # MACE 1 meetings: list, agenda, register, summary, invitation
 MEETING_MANAGE = "meeting.manage"  # move a case to a later meeting, keep the attendance register
@@ -49,11 +48,11 @@ GRANTS: dict[str, frozenset[str]] = {
 
 def install() -> None:
     """Register the table with identity, in ROLES order, so that every Actor built carries its permissions."""
-    identity.use_policy({role: GRANTS[role] for role in ROLES})
+    actors.use_policy({role: GRANTS[role] for role in ROLES})
 
 
 def roles_with(permission: str) -> list[str]:
-    return identity.holders(permission)
+    return actors.holders(permission)
 
 
 def can_claim_task(actor: Actor, task: HumanTask) -> bool:

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from processes.engine import bundle as bundles
 from processes.engine import forms, repository, runtime, write_queue
+from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
-from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.cases import visible_case
 from processes.mace.models import Case

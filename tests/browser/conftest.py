@@ -17,10 +17,10 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.web.auth import limiter
 from processes.engine import repository
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import authentication
 from processes.identity import users as identity
-from processes.identity.users import Actor
 from tests.conftest import bundle, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,10 +14,10 @@ import time_machine
 from playwright.sync_api import expect
 
 from app.web.auth import limiter
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import authentication
 from processes.identity import users as identity
-from processes.identity.users import Actor
 from processes.mace.roles import ROLES
 from tests.browser.conftest import PASSWORD, AxeChecked, empty_tables, screenshot, serve, sign_in
 from tests.helpers import open_tasks

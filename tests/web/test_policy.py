@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from app.web.auth import limiter
-from processes.engine import runtime
+from processes.engine import actors, permissions, runtime
 from processes.engine.db import db
 from processes.engine.models import HumanTask
-from processes.identity import authentication, permissions
-from processes.identity import users as identity
+from processes.identity import authentication
 from processes.mace import cases, policy, referrals
 from processes.mace.roles import ROLES
 from tests.helpers import open_task
@@ -61,13 +60,13 @@ def hub_task(app, deploy, make_actor) -> HumanTask:
 
 def test_the_table_gives_every_role_a_row_and_names_only_known_permissions():
     assert set(policy.GRANTS) == set(ROLES)
-    assert identity.known_roles() == tuple(ROLES), "the app factory registered the table, in ROLES order"
+    assert actors.known_roles() == tuple(ROLES), "the app factory registered the table, in ROLES order"
     named = set().union(*policy.GRANTS.values())
     assert named <= permissions.ENGINE_PERMISSIONS | PATHWAY_PERMISSIONS, named
 
 
 def test_an_administrator_can_still_do_what_it_could():
-    admin = identity.Actor(1, "ada", frozenset({"admin"}), frozenset({"north"}))
+    admin = actors.Actor(1, "ada", frozenset({"admin"}), frozenset({"north"}))
     for permission in (*permissions.ENGINE_PERMISSIONS, policy.OVERSIGHT_VIEW, policy.MEETING_VIEW,
                        policy.MEETING_MANAGE, policy.MEETING_RECORD_OUTCOME):
         assert admin.may(permission), permission

@@ -2,11 +2,11 @@
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from processes.engine.actors import Actor
 from processes.engine.errors import NotFound
 from processes.engine.hooks import HOOKS
 from processes.engine.models import HumanTask, ProcessInstance
-from processes.identity.permissions import TASK_SEE_AREA
-from processes.identity.users import Actor
+from processes.engine.permissions import TASK_SEE_AREA
 
 
 def visible_case_area(actor: Actor, case_id: int) -> str:
