@@ -13,8 +13,8 @@ from processes.engine.errors import Forbidden, InvalidInput
 from processes.engine.models import AuditEvent
 from processes.mace import oversight
 from processes.mace.roles import ROLES
-from tests.pathway import child_on_pathway, deploy_pathway, start_child
-from tests.test_pathway import MONDAY, uk, walk
+from tests.pathway.test_pathway import MONDAY, uk, walk
+from tests.support.pathway import child_on_pathway, deploy_pathway, start_child
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_quarterly_trends_count_cases_and_the_places_of_concern_that_recur(peopl
 def test_the_sweep_keeps_each_ended_weeks_count_once_and_the_trend_reads_it(people, three_children):
     from processes.engine import scheduler
     from processes.mace.models import OverdueWeek
-    from tests.helpers import swept
+    from tests.support.tasks import swept
     clock = three_children[0].clock
     clock.move_to(uk(2027, 1, 20, 9, 0))
     live = oversight.weekly_trend(people["team_manager"])

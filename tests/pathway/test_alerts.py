@@ -22,8 +22,8 @@ from processes.mace import cases, notifications
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days, is_working_day, working_days_between
 from tests.conftest import BUNDLES
-from tests.helpers import open_task, swept
-from tests.services import Mailbox, free_port
+from tests.support.services import Mailbox, free_port
+from tests.support.tasks import open_task, swept
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # hub_decision opens now; with P5D it is due Saturday 09:00
 FRIDAY, SATURDAY = MONDAY + timedelta(days=4), MONDAY + timedelta(days=5)

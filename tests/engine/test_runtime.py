@@ -13,7 +13,7 @@ from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, ProcessInstance, Timer
 from processes.mace import cases
-from tests.helpers import open_task, open_tasks, snapshot, swept
+from tests.support.tasks import open_task, open_tasks, snapshot, swept
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.demo import ANSWERS, PATHWAY_FOLDERS
 from processes.mace.models import Case
-from tests.helpers import open_tasks, swept
+from tests.support.tasks import open_tasks, swept
 
 KEY = "mace"
 

@@ -14,7 +14,7 @@ from processes.engine.db import db
 from processes.identity import users as identity
 from processes.mace import cases
 from tests.conftest import bundle
-from tests.helpers import open_task
+from tests.support.tasks import open_task
 
 BEFORE_ALERTS = "c9569bb59c7c"
 

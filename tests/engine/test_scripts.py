@@ -6,7 +6,7 @@ from processes.engine import repository, runtime
 from processes.engine.errors import BundleInvalid, WorkflowFailed
 from processes.mace import cases
 from tests.conftest import bundle
-from tests.helpers import open_task, snapshot
+from tests.support.tasks import open_task, snapshot
 
 
 def deploy_with_script(script: str):

@@ -16,9 +16,9 @@ from processes.engine import bundle as bundles
 from processes.engine import bundle_files
 from processes.identity import authentication
 from processes.mace import referrals
-from tests.helpers import open_task
+from tests.support.tasks import open_task
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "web-test-password"
 
 

@@ -13,7 +13,7 @@ from processes.identity import users as identity
 from processes.identity.models import ApiToken, User
 from processes.mace.models import Case
 from tests.conftest import BUNDLES, bundle
-from tests.helpers import snapshot
+from tests.support.tasks import snapshot
 
 API = "/api/v1"
 CONCERN = "Seen getting into a car with an unknown adult near Larkfield station"

@@ -19,9 +19,9 @@ from processes.identity import authentication
 from processes.mace import meetings
 from processes.mace.models import Booking, Meeting
 from processes.mace.roles import ROLES
-from tests.pathway import child_on_pathway, deploy_pathway
-from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
-from tests.test_web import PASSWORD, csrf_token, errors_listed
+from tests.pathway.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+from tests.support.pathway import child_on_pathway, deploy_pathway
+from tests.web.test_web import PASSWORD, csrf_token, errors_listed
 
 OVERSIGHT_PAGES = ("/oversight", "/oversight.csv", "/oversight/bottlenecks", "/oversight/trends", "/meetings")
 

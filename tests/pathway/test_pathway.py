@@ -16,7 +16,7 @@ from processes.engine.models import AuditEvent, HumanTask, Timer
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
-from tests.pathway import ANSWERS, ROLE_OF_STEP, child_on_pathway, deploy_pathway
+from tests.support.pathway import ANSWERS, ROLE_OF_STEP, child_on_pathway, deploy_pathway
 
 MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # north's next MACE 1 with a plan deadline ahead: Tue 9 Feb 2027
 FIRST_MEETING = datetime(2027, 2, 9, 10, 0, tzinfo=UTC)  # second Tuesday, 10:00 GMT

@@ -17,7 +17,7 @@ from processes.identity import users as identity
 from processes.mace import cases
 from processes.mace.models import Notification
 from tests.conftest import BUNDLES
-from tests.helpers import open_task, open_tasks, snapshot
+from tests.support.tasks import open_task, open_tasks, snapshot
 
 DECIDED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FIRES = DECIDED + timedelta(hours=72, minutes=1)

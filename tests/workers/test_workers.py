@@ -39,8 +39,7 @@ from processes.mace import cases
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days
 from tests.conftest import BUNDLES, skip_or_fail
-from tests.helpers import open_task
-from tests.services import (
+from tests.support.services import (
     DEFAULT_REDIS_URL,
     ROOT,
     Celery,
@@ -57,6 +56,7 @@ from tests.services import (
     wait_for,
     wait_for_sweeps,
 )
+from tests.support.tasks import open_task
 
 KEY = "quick_followup"  # decide, a two-second timer, then a follow-up due in a week that escalates
 CHILD = "Casey Fictional"

@@ -16,8 +16,8 @@ from processes.mace import meetings
 from processes.mace.models import CaseFact, Meeting
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
-from tests.pathway import ANSWERS, child_on_pathway, deploy_pathway, start_child
-from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+from tests.pathway.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+from tests.support.pathway import ANSWERS, child_on_pathway, deploy_pathway, start_child
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from processes.mace import cases
 from processes.mace.demo import PATHWAY_FOLDERS, ROOT
 from processes.mace.timescales import FILE_NAME, Timescales, UnknownTimescale
 from processes.mace.working_days import UK
-from tests.helpers import open_task
+from tests.support.tasks import open_task
 
 CONFIG = json.loads((ROOT / "bpmn" / FILE_NAME).read_text(encoding="utf-8"))
 

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from redis import Redis
 from redis.exceptions import RedisError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The celery script next to the running interpreter: the virtualenv's, wherever it lives.
 CELERY = str(Path(sys.executable).with_name("celery"))
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"

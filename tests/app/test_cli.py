@@ -19,7 +19,7 @@ from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.roles import ROLES
 from tests.conftest import BUNDLES
-from tests.helpers import open_task, open_tasks, snapshot
+from tests.support.tasks import open_task, open_tasks, snapshot
 
 SCREENING = BUNDLES / "screening"
 DECIDED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

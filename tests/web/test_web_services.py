@@ -16,7 +16,7 @@ from processes.identity import authentication
 from processes.identity.users import get_user
 from processes.mace import casefile, diagrams, drafts, referrals
 from processes.mace.models import Case, TaskDraft
-from tests.helpers import open_task
+from tests.support.tasks import open_task
 
 SCREENING = {"exploitation_types": ["criminal"], "concern": "Seen with older males near the station"}
 
