@@ -18,7 +18,7 @@ from processes.mace import cases, demo
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.roles import ROLES
-from tests.conftest import BUNDLES
+from tests.support.factories import BUNDLES
 from tests.support.tasks import open_task, open_tasks, snapshot
 
 SCREENING = BUNDLES / "screening"

@@ -20,8 +20,7 @@ from processes.identity import users as identity
 from processes.identity.users import Actor
 from processes.mace.roles import ROLES
 from tests.browser.conftest import PASSWORD, AxeChecked, empty_tables, screenshot, serve, sign_in
-from tests.pathway.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
-from tests.support.pathway import KEY, deploy_pathway, start_child
+from tests.support.pathway import FIRST_MEETING, KEY, MONDAY, TO_MACE1, deploy_pathway, start_child, uk, walk
 from tests.support.tasks import open_tasks
 
 

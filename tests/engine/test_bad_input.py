@@ -8,7 +8,7 @@ from processes.engine.errors import BundleInvalid, InvalidInput, WorkflowFailed
 from processes.engine.models import Timer
 from processes.identity import users as identity
 from processes.mace import cases
-from tests.conftest import bundle
+from tests.support.factories import bundle
 from tests.support.tasks import open_task, snapshot
 
 

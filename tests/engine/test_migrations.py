@@ -13,7 +13,7 @@ from processes.engine import repository, runtime
 from processes.engine.db import db
 from processes.identity import users as identity
 from processes.mace import cases
-from tests.conftest import bundle
+from tests.support.factories import bundle
 from tests.support.tasks import open_task
 
 BEFORE_ALERTS = "c9569bb59c7c"

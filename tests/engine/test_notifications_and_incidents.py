@@ -16,7 +16,7 @@ from processes.engine.models import AuditEvent, Incident
 from processes.identity import users as identity
 from processes.mace import cases
 from processes.mace.models import Notification
-from tests.conftest import BUNDLES
+from tests.support.factories import BUNDLES
 from tests.support.tasks import open_task, open_tasks, snapshot
 
 DECIDED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

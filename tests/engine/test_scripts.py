@@ -5,7 +5,7 @@ import pytest
 from processes.engine import repository, runtime
 from processes.engine.errors import BundleInvalid, WorkflowFailed
 from processes.mace import cases
-from tests.conftest import bundle
+from tests.support.factories import bundle
 from tests.support.tasks import open_task, snapshot
 
 

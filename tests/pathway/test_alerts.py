@@ -21,7 +21,7 @@ from processes.identity import users as identity
 from processes.mace import cases, notifications
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days, is_working_day, working_days_between
-from tests.conftest import BUNDLES
+from tests.support.factories import BUNDLES, person
 from tests.support.services import Mailbox, free_port
 from tests.support.tasks import open_task, swept
 
@@ -64,18 +64,15 @@ def test_a_due_date_given_as_text_is_read_on_uk_clocks(people, deploy, due_in, d
 
 
 @pytest.fixture
-def people(make_actor):
-    def with_email(*roles, areas=("north",), username):
-        return make_actor(*roles, areas=areas, username=username, email=f"{username}@example.org")
-
-    return {
-        "referrer": make_actor("referrer", username="referrer"),
-        "hub": with_email("hub_practitioner", username="hub"),
-        "hub2": with_email("hub_practitioner", username="hub2"),
-        "manager": with_email("team_manager", username="manager"),
-        "chair": with_email("mace_chair", username="chair"),
-        "south_chair": with_email("mace_chair", areas=("south",), username="southchair"),
-    }
+def people(make_people):
+    return make_people(
+        referrer=person("referrer", username="referrer"),
+        hub=person("hub_practitioner", username="hub", email=True),
+        hub2=person("hub_practitioner", username="hub2", email=True),
+        manager=person("team_manager", username="manager", email=True),
+        chair=person("mace_chair", username="chair", email=True),
+        south_chair=person("mace_chair", areas=("south",), username="southchair", email=True),
+    )
 
 
 def screening(due_in: str = "P5D", escalate: bool = True) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.support.services import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 BPMNLINT = ROOT / "node_modules" / ".bin" / "bpmnlint"

@@ -14,17 +14,24 @@ from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, Timer
 from processes.mace import meetings
 from processes.mace.models import CaseFact, Meeting
-from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
-from tests.pathway.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
-from tests.support.pathway import ANSWERS, child_on_pathway, deploy_pathway, start_child
+from tests.support.factories import BOTH_AREAS, person
+from tests.support.pathway import (
+    ANSWERS,
+    FIRST_MEETING,
+    MONDAY,
+    TO_MACE1,
+    child_on_pathway,
+    deploy_pathway,
+    start_child,
+    uk,
+    walk,
+)
 
 
 @pytest.fixture
-def people(make_actor):
-    people = {role: make_actor(role, areas=("north", "south")) for role in ROLES}
-    people["south_support"] = make_actor("business_support", areas=("south",))
-    return people
+def people(make_people):
+    return make_people(every_role=BOTH_AREAS, south_support=person("business_support", areas=("south",)))
 
 
 @pytest.fixture

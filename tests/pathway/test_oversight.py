@@ -12,16 +12,13 @@ from processes.engine.db import db
 from processes.engine.errors import Forbidden, InvalidInput
 from processes.engine.models import AuditEvent
 from processes.mace import oversight
-from processes.mace.roles import ROLES
-from tests.pathway.test_pathway import MONDAY, uk, walk
-from tests.support.pathway import child_on_pathway, deploy_pathway, start_child
+from tests.support.factories import BOTH_AREAS, person
+from tests.support.pathway import MONDAY, child_on_pathway, deploy_pathway, start_child, uk, walk
 
 
 @pytest.fixture
-def people(make_actor):
-    people = {role: make_actor(role, areas=("north", "south")) for role in ROLES}
-    people["south_manager"] = make_actor("team_manager", areas=("south",))
-    return people
+def people(make_people):
+    return make_people(every_role=BOTH_AREAS, south_manager=person("team_manager", areas=("south",)))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from SpiffWorkflow.util.task import TaskState
@@ -14,23 +14,25 @@ from processes.engine.db import db
 from processes.engine.errors import InvalidInput
 from processes.engine.models import AuditEvent, HumanTask, Timer
 from processes.mace.demo import PATHWAY_FOLDERS
-from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
-from tests.support.pathway import ANSWERS, ROLE_OF_STEP, child_on_pathway, deploy_pathway
-
-MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # north's next MACE 1 with a plan deadline ahead: Tue 9 Feb 2027
-FIRST_MEETING = datetime(2027, 2, 9, 10, 0, tzinfo=UTC)  # second Tuesday, 10:00 GMT
-TO_MACE1 = ["screen", "hub_decision", "ric_record", "ric_plan"]
-BEFORE_MEETING = ["share_plan", "circulate_plan", "agency_update"]
-
-
-def uk(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UK).astimezone(UTC)
+from tests.support.factories import BOTH_AREAS
+from tests.support.pathway import (
+    ANSWERS,
+    BEFORE_MEETING,
+    FIRST_MEETING,
+    MONDAY,
+    ROLE_OF_STEP,
+    TO_MACE1,
+    child_on_pathway,
+    deploy_pathway,
+    uk,
+    walk,
+)
 
 
 @pytest.fixture
-def people(make_actor):
-    return {role: make_actor(role, areas=("north", "south")) for role in ROLES}
+def people(make_people):
+    return make_people(every_role=BOTH_AREAS)
 
 
 @pytest.fixture
@@ -38,11 +40,6 @@ def child(people):
     deploy_pathway()
     with child_on_pathway(people, MONDAY) as on_pathway:
         yield on_pathway
-
-
-def walk(child, steps, **answers_by_step):
-    for step in steps:
-        child.complete(step, **answers_by_step.get(step, {}))
 
 
 def to_first_meeting(child, outcome: str = "continue_review", **outcome_answers):

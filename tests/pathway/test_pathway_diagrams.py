@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from processes.engine import bundle, bundle_files, validation
 from processes.mace.demo import PATHWAY_FOLDERS, ROOT
 from processes.mace.roles import role_for_lane
-from tests.conftest import skip_or_fail
+from tests.support.services import skip_or_fail
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
       "dc": "http://www.omg.org/spec/DD/20100524/DC", "di": "http://www.omg.org/spec/DD/20100524/DI"}

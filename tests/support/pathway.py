@@ -1,11 +1,16 @@
-"""Driving the real MACE pathway in tests: a controllable clock, a person per role and valid answers per step."""
+"""Driving the real MACE pathway in tests: the bundle deployed, a controllable clock and valid answers per step."""
 
 from __future__ import annotations
 
+import copy
+import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import time_machine
@@ -15,12 +20,17 @@ from processes.engine import bundle_files, repository, runtime
 from processes.engine.db import db
 from processes.engine.models import HumanTask, ProcessInstance
 from processes.identity.users import Actor
-from processes.mace import cases
 from processes.mace.demo import ANSWERS, PATHWAY_FOLDERS
 from processes.mace.models import Case
+from processes.mace.timescales import FILE_NAME, WEEKDAYS, Meeting, Timescales
+from processes.mace.working_days import UK
+from tests.support.factories import start_case
 from tests.support.tasks import open_tasks, swept
 
 KEY = "mace"
+MONDAY = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # the day the tests' children are referred
+TO_MACE1 = ["screen", "hub_decision", "ric_record", "ric_plan"]
+BEFORE_MEETING = ["share_plan", "circulate_plan", "agency_update"]
 
 ROLE_OF_STEP = {
     "screen": "referrer", "hub_decision": "hub_practitioner", "ric_record": "allocated_worker",
@@ -31,6 +41,11 @@ ROLE_OF_STEP = {
     "community_review": "allocated_worker", "universal_services": "allocated_worker",
     "return_interview": "missing_coordinator", "early_risk_review": "allocated_worker",
 }
+
+
+def uk(*args: int) -> datetime:
+    """A time on UK clocks, as UTC."""
+    return datetime(*args, tzinfo=UK).astimezone(UTC)
 
 
 def deploy_pathway(files: dict[str, str] | None = None):
@@ -85,9 +100,14 @@ class Child:
 
 def start_child(people: dict[str, Actor], clock: time_machine.Coordinates, area: str = "north") -> Child:
     """A new referral for a fictional child, now; children sharing one clock move through time together."""
-    case = cases.create(people["referrer"], area, "Casey Fictional")
-    runtime.start(people["referrer"], case.id, KEY)
+    case, _ = start_case(people["referrer"], KEY, area=area)
     return Child(case, people, clock)
+
+
+def walk(child: Child, steps: list[str], **answers_by_step: dict[str, Any]) -> None:
+    """Complete each step in turn with its valid answers, overridden per step."""
+    for step in steps:
+        child.complete(step, **answers_by_step.get(step, {}))
 
 
 @contextmanager
@@ -95,3 +115,90 @@ def child_on_pathway(people: dict[str, Actor], start: datetime, area: str = "nor
     """A new referral for a fictional child, started at `start` with the clock held there."""
     with time_machine.travel(start, tick=False) as clock:
         yield start_child(people, clock, area)
+
+
+# The bundle deployed: the shipped one, or a copy whose every timescale a process owner changed
+
+
+@dataclass(frozen=True)
+class PathwayBundle:
+    """One deployable copy of the pathway (bpmn/ and forms/), and the timescales it was deployed with, from which
+    the tests work out every due date they expect."""
+
+    name: str
+    folders: tuple[Path, ...]
+
+    @cached_property
+    def files(self) -> dict[str, str]:
+        return bundle_files.read_folder(*self.folders)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.files[FILE_NAME])
+
+    @cached_property
+    def scales(self) -> Timescales:
+        return Timescales(copy.deepcopy(self.config))
+
+    def deploy(self):
+        return deploy_pathway(dict(self.files))
+
+    def booked(self, at: datetime, area: str = "north", near: datetime | str | None = None) -> Meeting:
+        """The MACE 1 meeting a case of `area` is booked onto at `at` (nearest `near`, for a review)."""
+        with time_machine.travel(at, tick=False):
+            return self.scales.book(area, near)
+
+    def next_review(self, meeting: Meeting, area: str = "north") -> Meeting:
+        """The meeting a case continuing for review after `meeting` is booked onto, once its outcome is in."""
+        due = self.scales.after("review_after_mace1", meeting.starts_at)
+        return self.booked(meeting.starts_at + timedelta(minutes=1), area, due)
+
+    def without_holidays(self) -> Timescales:
+        config = copy.deepcopy(self.config)
+        config["mace1"]["holiday_periods"] = []
+        return Timescales(config)
+
+
+def end_of(day: date) -> datetime:
+    """The last second of a UK day, as due dates given as a day are."""
+    return datetime.combine(day, time(23, 59, 59), UK).astimezone(UTC)
+
+
+SHIPPED = PathwayBundle("shipped", tuple(PATHWAY_FOLDERS))
+# North's first MACE 1 with a plan deadline still ahead for a child referred on MONDAY, under the shipped timescales.
+FIRST_MEETING = SHIPPED.booked(MONDAY).starts_at
+
+
+def changed_timescales(config: dict[str, Any]) -> dict[str, Any]:
+    """The shipped timescales.json with every timescale changed, as a process owner might: working and calendar
+    day counts +2, hours doubled, weeks and months +1, the plan window a week longer, each holiday period a week
+    more, and each area's MACE 1 a day later in the week, later in the day, a week later in the month and with
+    longer agenda items."""
+    changed = copy.deepcopy(config)
+    for entry in changed["timescales"].values():
+        unit = entry["unit"]
+        entry["amount"] = entry["amount"] * 2 if unit == "hours" else entry["amount"] + (
+            1 if unit in ("weeks", "months") else 2)
+    mace1 = changed["mace1"]
+    mace1["plan_ready_days_before"] += 7
+    for period in mace1.get("holiday_periods", []):
+        period["extend_by_days"] += 7
+    for cadence in (mace1["meetings"]["default"], *mace1["meetings"].get("by_area", {}).values()):
+        cadence["weekday"] = WEEKDAYS[(WEEKDAYS.index(cadence["weekday"]) + 1) % 5]
+        hour, minute = map(int, cadence["time"].split(":"))
+        cadence["time"] = f"{(hour + 4) % 24:02d}:{(minute + 30) % 60:02d}"
+        if "week_of_month" in cadence:
+            cadence["week_of_month"] = cadence["week_of_month"] % 4 + 1
+        if "minutes_per_case" in cadence:
+            cadence["minutes_per_case"] += 5
+    return changed
+
+
+def changed_bundle(folder: Path) -> PathwayBundle:
+    """A copy of the shipped bpmn/ and forms/ under `folder`, its timescales.json changed by `changed_timescales`."""
+    copies = []
+    for source in PATHWAY_FOLDERS:
+        copies.append(Path(shutil.copytree(source, folder / source.name)))
+    config_file = next(path / FILE_NAME for path in copies if (path / FILE_NAME).is_file())
+    config_file.write_text(json.dumps(changed_timescales(SHIPPED.config), indent=2), encoding="utf-8")
+    return PathwayBundle("changed", tuple(copies))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 from redis.exceptions import RedisError
@@ -48,6 +49,17 @@ main()
 """
 
 T = TypeVar("T")
+
+
+def services_required() -> bool:
+    """In CI (and the PostgreSQL pass) a missing service is a failure, never a skip."""
+    return bool(os.environ.get("CI") or os.environ.get("MACE_REQUIRE_SERVICES"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (services are required in CI)", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:

@@ -16,6 +16,7 @@ from processes.identity import authentication
 from processes.identity.users import get_user
 from processes.mace import casefile, diagrams, drafts, referrals
 from processes.mace.models import Case, TaskDraft
+from tests.support.factories import person
 from tests.support.tasks import open_task
 
 SCREENING = {"exploitation_types": ["criminal"], "concern": "Seen with older males near the station"}
@@ -27,12 +28,11 @@ def pathway(deploy):
 
 
 @pytest.fixture
-def people(make_actor):
-    return {"referrer": make_actor("referrer", username="rowan"),
-            "hub": make_actor("hub_practitioner", username="harper"),
-            "hub2": make_actor("hub_practitioner", username="hollis"),
-            "south": make_actor("hub_practitioner", areas=("south",), username="sasha"),
-            "manager": make_actor("team_manager", username="mika")}
+def people(make_people):
+    return make_people(referrer=person("referrer", username="rowan"), hub=person("hub_practitioner", username="harper"),
+                       hub2=person("hub_practitioner", username="hollis"),
+                       south=person("hub_practitioner", areas=("south",), username="sasha"),
+                       manager=person("team_manager", username="mika"))
 
 
 def refer(people, child="Robin Example", area="north"):
