@@ -13,7 +13,7 @@ from processes.identity import users as identity
 from processes.identity.models import ApiToken, User
 from processes.mace.models import Case
 from tests.support.factories import BUNDLES, bundle, person
-from tests.support.tasks import snapshot
+from tests.support.tasks import count, snapshot
 
 API = "/api/v1"
 CONCERN = "Seen getting into a car with an unknown adult near Larkfield station"
@@ -43,10 +43,6 @@ def login(make_actor):
 
 def user_id(username: str) -> int:
     return identity.get_user(username).id
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def assert_unauthenticated(response) -> None:

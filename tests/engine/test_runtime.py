@@ -13,7 +13,7 @@ from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, ProcessInstance, Timer
 from processes.mace import cases
-from tests.support.factories import person
+from tests.support.factories import person, start_case
 from tests.support.tasks import open_task, open_tasks, snapshot, swept
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -29,9 +29,7 @@ def people(make_people):
 @pytest.fixture
 def referral(people, deploy):
     deploy("screening")
-    case = cases.create(people["referrer"], "north", "Test Child")
-    instance = runtime.start(people["referrer"], case.id, "screening")
-    return case, instance
+    return start_case(people["referrer"], "screening", "Test Child")
 
 
 def screen_and_decide(people, case, decision):

@@ -18,10 +18,10 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask
 from processes.identity import users as identity
-from processes.mace import cases, notifications
+from processes.mace import notifications
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days, is_working_day, working_days_between
-from tests.support.factories import BUNDLES, person
+from tests.support.factories import BUNDLES, person, screen, start_case
 from tests.support.services import Mailbox, free_port
 from tests.support.tasks import open_task, swept
 
@@ -86,10 +86,8 @@ def screening(due_in: str = "P5D", escalate: bool = True) -> dict[str, str]:
 def open_decision(people, child: str) -> HumanTask:
     """Screen a new referral on Monday morning: the hub decision opens then."""
     with time_machine.travel(MONDAY, tick=False):
-        case = cases.create(people["referrer"], "north", child)
-        runtime.start(people["referrer"], case.id, "screening")
-        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+        case, _ = start_case(people["referrer"], "screening", child)
+        screen(people["referrer"], case.id)
     return open_task(case.id, "hub_decision")
 
 

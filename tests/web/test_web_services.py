@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from processes.engine import runtime, serialization, tasks
 from processes.engine.clock import now
@@ -17,7 +17,7 @@ from processes.identity.users import get_user
 from processes.mace import casefile, diagrams, drafts, referrals
 from processes.mace.models import Case, TaskDraft
 from tests.support.factories import person
-from tests.support.tasks import open_task
+from tests.support.tasks import count, open_task
 
 SCREENING = {"exploitation_types": ["criminal"], "concern": "Seen with older males near the station"}
 
@@ -37,10 +37,6 @@ def people(make_people):
 
 def refer(people, child="Robin Example", area="north"):
     return referrals.start(people["referrer"], "mace", SCREENING, area=area, child_name=child)
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def audit_actions(case_id: int) -> list[str]:

@@ -38,7 +38,7 @@ from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days
-from tests.support.factories import BUNDLES, person
+from tests.support.factories import BUNDLES, person, start_case
 from tests.support.services import (
     DEFAULT_REDIS_URL,
     ROOT,
@@ -178,8 +178,7 @@ def people(make_people) -> dict[str, Actor]:
 
 def started_case(people: dict[str, Actor], key: str = KEY, child: str = CHILD) -> int:
     """A case whose `decide` step is open; returns the case id."""
-    case = cases.create(people["referrer"], "north", child)
-    runtime.start(people["referrer"], case.id, key)
+    case, _ = start_case(people["referrer"], key, child)
     return case.id
 
 
