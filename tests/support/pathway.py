@@ -169,6 +169,17 @@ SHIPPED = PathwayBundle("shipped", tuple(PATHWAY_FOLDERS))
 FIRST_MEETING = SHIPPED.booked(MONDAY).starts_at
 
 
+def with_timescales(**steps: tuple[int, str]) -> dict[str, str]:
+    """The shipped bundle's files with these timescales set, e.g. hub_decision=(1, "working_days"): for a test
+    whose counts rest on one timescale, so that it states the value instead of relying on the shipped one."""
+    files = dict(SHIPPED.files)
+    config = copy.deepcopy(SHIPPED.config)
+    for name, (amount, unit) in steps.items():
+        config["timescales"][name].update(amount=amount, unit=unit)
+    files[FILE_NAME] = json.dumps(config)
+    return files
+
+
 def changed_timescales(config: dict[str, Any]) -> dict[str, Any]:
     """The shipped timescales.json with every timescale changed, as a process owner might: working and calendar
     day counts +2, hours doubled, weeks and months +1, the plan window a week longer, each holiday period a week
