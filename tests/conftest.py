@@ -12,26 +12,15 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.config import database_url
-from processes.engine import bundle_files, repository
+from processes.engine import repository
 from processes.engine.actors import Actor
 from processes.engine.db import db
-from processes.identity import users as identity
+from tests.support.factories import PeopleFactory, bundle, create_areas
+from tests.support.services import skip_or_fail
 
-BUNDLES = Path(__file__).parent / "bundles"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def services_required() -> bool:
-    """In CI (and the PostgreSQL pass) a missing service is a failure, never a skip."""
-    return bool(os.environ.get("CI") or os.environ.get("MACE_REQUIRE_SERVICES"))
-
-
-def skip_or_fail(reason: str) -> None:
-    if services_required():
-        pytest.fail(f"{reason} (services are required in CI)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -71,27 +60,25 @@ def ctx(app):
 
 
 @pytest.fixture
-def area():
-    identity.create_area("north", "North")
-    identity.create_area("south", "South")
-    return "north"
+def area() -> str:
+    return create_areas()
 
 
 @pytest.fixture
-def make_actor(area) -> Callable[..., Actor]:
-    counter = iter(range(1, 10_000))
-
-    def make(*roles: str, areas: tuple[str, ...] = ("north",), username: str | None = None,
-             email: str | None = None) -> Actor:
-        name = username or f"user{next(counter)}"
-        identity.create_user(name, name.title(), list(roles), list(areas), email)
-        return Actor.of(identity.get_user(name))
-
-    return make
+def people_factory(area) -> PeopleFactory:
+    return PeopleFactory()
 
 
-def bundle(name: str) -> dict[str, str]:
-    return bundle_files.read_folder(BUNDLES / name)
+@pytest.fixture
+def make_actor(people_factory) -> Callable[..., Actor]:
+    """One new user with these roles (and areas, username, email), as an Actor."""
+    return people_factory.actor
+
+
+@pytest.fixture
+def make_people(people_factory) -> Callable[..., dict[str, Actor]]:
+    """The people a module needs, in one call: `make_people(every_role=BOTH_AREAS, extra=person(...))`."""
+    return people_factory.people
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import authentication
 from processes.identity import users as identity
-from tests.conftest import bundle, skip_or_fail
+from tests.support.factories import bundle
+from tests.support.services import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -20,9 +20,8 @@ from processes.identity import authentication
 from processes.identity import users as identity
 from processes.mace.roles import ROLES
 from tests.browser.conftest import PASSWORD, AxeChecked, empty_tables, screenshot, serve, sign_in
-from tests.helpers import open_tasks
-from tests.pathway import KEY, deploy_pathway, start_child
-from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
+from tests.support.pathway import FIRST_MEETING, KEY, MONDAY, TO_MACE1, deploy_pathway, start_child, uk, walk
+from tests.support.tasks import open_tasks
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from processes.engine.models import HumanTask
 from processes.identity import authentication
 from processes.mace import cases, policy, referrals
 from processes.mace.roles import ROLES
-from tests.helpers import open_task
+from tests.support.tasks import open_task
 
 APP = Path(__file__).resolve().parents[2] / "app"
 PASSWORD = "policy-test-password"

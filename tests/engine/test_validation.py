@@ -6,7 +6,7 @@ import pytest
 
 from processes.engine import repository
 from processes.engine.errors import BundleInvalid, Forbidden
-from tests.conftest import bundle
+from tests.support.factories import bundle
 
 
 def problems_for(files, key="screening"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from processes.engine import runtime, serialization, tasks
 from processes.engine.clock import now
@@ -16,7 +16,8 @@ from processes.identity import authentication
 from processes.identity.users import get_user
 from processes.mace import casefile, diagrams, drafts, referrals, worklists
 from processes.mace.models import Case, TaskDraft
-from tests.helpers import open_task
+from tests.support.factories import person
+from tests.support.tasks import count, open_task
 
 SCREENING = {"exploitation_types": ["criminal"], "concern": "Seen with older males near the station"}
 
@@ -27,20 +28,15 @@ def pathway(deploy):
 
 
 @pytest.fixture
-def people(make_actor):
-    return {"referrer": make_actor("referrer", username="rowan"),
-            "hub": make_actor("hub_practitioner", username="harper"),
-            "hub2": make_actor("hub_practitioner", username="hollis"),
-            "south": make_actor("hub_practitioner", areas=("south",), username="sasha"),
-            "manager": make_actor("team_manager", username="mika")}
+def people(make_people):
+    return make_people(referrer=person("referrer", username="rowan"), hub=person("hub_practitioner", username="harper"),
+                       hub2=person("hub_practitioner", username="hollis"),
+                       south=person("hub_practitioner", areas=("south",), username="sasha"),
+                       manager=person("team_manager", username="mika"))
 
 
 def refer(people, child="Robin Example", area="north"):
     return referrals.start(people["referrer"], "mace", SCREENING, area=area, child_name=child)
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def audit_actions(case_id: int) -> list[str]:

@@ -1,6 +1,6 @@
-"""Small helpers the tests share: open tasks of a case, instance snapshots and what a sweep would enqueue."""
+"""Small helpers the tests share: open tasks of a case, row counts, instance snapshots and what a sweep enqueues."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from processes.engine import scheduler
 from processes.engine.db import db
@@ -16,6 +16,11 @@ def open_tasks(case_id: int) -> list[HumanTask]:
 def open_task(case_id: int, element_id: str) -> HumanTask:
     [task] = [t for t in open_tasks(case_id) if t.element_id == element_id]
     return task
+
+
+def count(model) -> int:
+    """How many rows the table of `model` holds."""
+    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def snapshot(instance_id: int) -> tuple:

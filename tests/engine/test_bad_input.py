@@ -8,8 +8,8 @@ from processes.engine.errors import BundleInvalid, InvalidInput, WorkflowFailed
 from processes.engine.models import Timer
 from processes.identity import users as identity
 from processes.mace import cases
-from tests.conftest import bundle
-from tests.helpers import open_task, snapshot
+from tests.support.factories import bundle
+from tests.support.tasks import open_task, snapshot
 
 
 def test_reserved_names_in_start_data_and_payloads_are_refused(make_actor, deploy):

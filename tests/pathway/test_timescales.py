@@ -15,15 +15,31 @@ from processes.engine.errors import BundleInvalid
 from processes.mace import cases
 from processes.mace.demo import PATHWAY_FOLDERS, ROOT
 from processes.mace.timescales import FILE_NAME, Timescales, UnknownTimescale
-from processes.mace.working_days import UK
-from tests.helpers import open_task
+from processes.mace.working_days import UK, add_working_days
+from tests.support.tasks import open_task
 
 CONFIG = json.loads((ROOT / "bpmn" / FILE_NAME).read_text(encoding="utf-8"))
+# The arithmetic below is checked against these values, set here rather than read from the shipped file, so that a
+# process owner changing bpmn/timescales.json breaks none of it (test_shipped_defaults pins the shipped defaults).
+KNOWN_STEPS = {"hub_decision": (1, "working_days"), "circulate_plan": (5, "working_days"),
+               "return_home_interview": (72, "hours"), "review_after_mace1": (3, "months")}
+KNOWN_MACE1 = {
+    "plan_ready_days_before": 28,
+    "holiday_periods": [{"name": "Christmas and New Year", "from": "12-20", "to": "01-04", "extend_by_days": 14},
+                        {"name": "Summer holidays", "from": "07-24", "to": "08-31", "extend_by_days": 14}],
+    "meetings": {"default": {"frequency": "monthly", "weekday": "tuesday", "week_of_month": 2, "time": "10:00"},
+                 "by_area": {"south": {"frequency": "weekly", "weekday": "tuesday", "time": "10:00"}}},
+}
 
 
 @pytest.fixture
 def scales() -> Timescales:
-    return Timescales(copy.deepcopy(CONFIG))
+    """The shipped file's shape with the known values above."""
+    config = copy.deepcopy(CONFIG)
+    for name, (amount, unit) in KNOWN_STEPS.items():
+        config["timescales"][name] = {"amount": amount, "unit": unit}
+    config["mace1"].update(copy.deepcopy(KNOWN_MACE1))
+    return Timescales(config)
 
 
 def test_working_days_skip_weekends_and_bank_holidays_on_uk_clocks(scales):
@@ -60,7 +76,7 @@ def test_a_meeting_on_a_bank_holiday_moves_to_the_next_working_day(scales):
     assert days == [date(2027, 12, 21), date(2027, 12, 29)]
 
 
-def test_the_plan_deadline_is_28_days_before_extended_by_holiday_periods(scales):
+def test_the_plan_deadline_is_its_days_before_extended_by_holiday_periods(scales):
     assert scales.plan_deadline(date(2027, 3, 9)) == date(2027, 2, 9)
     # The window (15 Dec to 11 Jan) touches the Christmas holiday period, which extends it by 14 days.
     assert scales.plan_deadline(date(2027, 1, 12)) == date(2026, 12, 1)
@@ -134,8 +150,9 @@ def test_a_diagram_counting_a_timescale_the_file_lacks_is_refused_naming_the_ste
 
 def test_changing_a_timescale_needs_no_python_only_a_redeploy(app, make_actor):
     first, _ = repository.deploy(None, "mace", bundle_files.read_folder(*PATHWAY_FOLDERS))
+    longer = CONFIG["timescales"]["hub_decision"]["amount"] + 1
     second, created = repository.deploy(None, "mace", pathway_with(
-        lambda c: c["timescales"]["hub_decision"].update(amount=2)))
+        lambda c: c["timescales"]["hub_decision"].update(amount=longer, unit="working_days")))
     assert created and second.version == first.version + 1
     referrer = make_actor("referrer")
     with time_machine.travel(datetime(2027, 1, 4, 9, tzinfo=UTC), tick=False):
@@ -144,7 +161,8 @@ def test_changing_a_timescale_needs_no_python_only_a_redeploy(app, make_actor):
         runtime.complete_task(referrer, open_task(case.id, "screen").id, {
             "referrer_agency": "health", "exploitation_types": ["online"], "indicators": ["online_contact"],
             "concern": "Messages from an unknown adult", "child_aware": False, "parents_aware": True})
-    assert aware(open_task(case.id, "hub_decision").due_at) == datetime(2027, 1, 6, 9, tzinfo=UTC)
+    assert aware(open_task(case.id, "hub_decision").due_at) == add_working_days(
+        datetime(2027, 1, 4, 9, tzinfo=UTC), longer)
 
 
 def test_a_timescale_named_in_documentation_is_not_an_expression_but_a_computed_name_must_be_quoted(app):

@@ -13,29 +13,23 @@ from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, ProcessInstance, Timer
 from processes.mace import cases
-from tests.helpers import open_task, open_tasks, snapshot, swept
+from tests.support.factories import person, start_case
+from tests.support.tasks import open_task, open_tasks, snapshot, swept
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def people(make_actor):
-    return {
-        "referrer": make_actor("referrer"),
-        "hub": make_actor("hub_practitioner"),
-        "worker": make_actor("allocated_worker"),
-        "missing": make_actor("missing_coordinator"),
-        "manager": make_actor("team_manager"),
-        "south_hub": make_actor("hub_practitioner", areas=("south",)),
-    }
+def people(make_people):
+    return make_people(referrer=person("referrer"), hub=person("hub_practitioner"), worker=person("allocated_worker"),
+                       missing=person("missing_coordinator"), manager=person("team_manager"),
+                       south_hub=person("hub_practitioner", areas=("south",)))
 
 
 @pytest.fixture
 def referral(people, deploy):
     deploy("screening")
-    case = cases.create(people["referrer"], "north", "Test Child")
-    instance = runtime.start(people["referrer"], case.id, "screening")
-    return case, instance
+    return start_case(people["referrer"], "screening", "Test Child")
 
 
 def screen_and_decide(people, case, decision):

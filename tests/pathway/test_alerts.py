@@ -19,12 +19,12 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask
 from processes.identity import users as identity
-from processes.mace import cases, notifications, settings
+from processes.mace import notifications, settings
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days, is_working_day, working_days_between
-from tests.conftest import BUNDLES
-from tests.helpers import open_task, swept
-from tests.services import Mailbox, free_port
+from tests.support.factories import BUNDLES, person, screen, start_case
+from tests.support.services import Mailbox, free_port
+from tests.support.tasks import open_task, swept
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # hub_decision opens now; with P5D it is due Saturday 09:00
 FRIDAY, SATURDAY = MONDAY + timedelta(days=4), MONDAY + timedelta(days=5)
@@ -65,18 +65,15 @@ def test_a_due_date_given_as_text_is_read_on_uk_clocks(people, deploy, due_in, d
 
 
 @pytest.fixture
-def people(make_actor):
-    def with_email(*roles, areas=("north",), username):
-        return make_actor(*roles, areas=areas, username=username, email=f"{username}@example.org")
-
-    return {
-        "referrer": make_actor("referrer", username="referrer"),
-        "hub": with_email("hub_practitioner", username="hub"),
-        "hub2": with_email("hub_practitioner", username="hub2"),
-        "manager": with_email("team_manager", username="manager"),
-        "chair": with_email("mace_chair", username="chair"),
-        "south_chair": with_email("mace_chair", areas=("south",), username="southchair"),
-    }
+def people(make_people):
+    return make_people(
+        referrer=person("referrer", username="referrer"),
+        hub=person("hub_practitioner", username="hub", email=True),
+        hub2=person("hub_practitioner", username="hub2", email=True),
+        manager=person("team_manager", username="manager", email=True),
+        chair=person("mace_chair", username="chair", email=True),
+        south_chair=person("mace_chair", areas=("south",), username="southchair", email=True),
+    )
 
 
 def screening(due_in: str = "P5D", escalate: bool = True) -> dict[str, str]:
@@ -90,10 +87,8 @@ def screening(due_in: str = "P5D", escalate: bool = True) -> dict[str, str]:
 def open_decision(people, child: str) -> HumanTask:
     """Screen a new referral on Monday morning: the hub decision opens then."""
     with time_machine.travel(MONDAY, tick=False):
-        case = cases.create(people["referrer"], "north", child)
-        runtime.start(people["referrer"], case.id, "screening")
-        runtime.complete_task(people["referrer"], open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+        case, _ = start_case(people["referrer"], "screening", child)
+        screen(people["referrer"], case.id)
     return open_task(case.id, "hub_decision")
 
 

@@ -4,9 +4,8 @@ import pytest
 
 from processes.engine import repository, runtime
 from processes.engine.errors import BundleInvalid, WorkflowFailed
-from processes.mace import cases
-from tests.conftest import bundle
-from tests.helpers import open_task, snapshot
+from tests.support.factories import bundle, screen, start_case
+from tests.support.tasks import open_task, snapshot
 
 
 def deploy_with_script(script: str):
@@ -21,10 +20,8 @@ def at_hub_decision(make_actor):
 
     def prepare(script: str):
         deploy_with_script(script)
-        case = cases.create(referrer, "north", "Script Child")
-        instance = runtime.start(referrer, case.id, "screening")
-        runtime.complete_task(referrer, open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "x"})
+        case, instance = start_case(referrer, "screening", "Script Child")
+        screen(referrer, case.id, concern="x")
         return hub, case, instance
 
     return prepare

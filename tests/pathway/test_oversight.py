@@ -12,23 +12,23 @@ from processes.engine.db import db
 from processes.engine.errors import Forbidden, InvalidInput
 from processes.engine.models import AuditEvent
 from processes.mace import oversight
-from processes.mace.roles import ROLES
-from tests.pathway import child_on_pathway, deploy_pathway, start_child
-from tests.test_pathway import MONDAY, uk, walk
+from tests.support.factories import BOTH_AREAS, person
+from tests.support.pathway import MONDAY, child_on_pathway, deploy_pathway, start_child, uk, walk, with_timescales
+
+HUB_DECISION = (1, "working_days")  # the timescale the dashboard's counts below rest on
 
 
 @pytest.fixture
-def people(make_actor):
-    people = {role: make_actor(role, areas=("north", "south")) for role in ROLES}
-    people["south_manager"] = make_actor("team_manager", areas=("south",))
-    return people
+def people(make_people):
+    return make_people(every_role=BOTH_AREAS, south_manager=person("team_manager", areas=("south",)))
 
 
 @pytest.fixture
 def three_children(people):
     """Three referrals waiting for the hub: opened on Mon 4, Wed 6 and Fri 15 January 2027; the clock stays
-    held (at the last of them) until the test ends."""
-    deploy_pathway()
+    held (at the last of them) until the test ends. The hub has the working day these tests count on, whatever
+    the shipped timescales.json says."""
+    deploy_pathway(with_timescales(hub_decision=HUB_DECISION))
     with time_machine.travel(MONDAY, tick=False) as clock:
         children = []
         for opened in (MONDAY, uk(2027, 1, 6, 9, 0), uk(2027, 1, 15, 9, 0)):
@@ -95,7 +95,7 @@ def test_bottlenecks_compare_time_spent_with_the_target_and_name_the_cases_over_
     late.complete("hub_decision")
     late.clock.move_to(uk(2027, 1, 16, 9, 0))
     [hub] = [s for s in oversight.bottlenecks(people["mace_chair"]) if s.element_id == "hub_decision"]
-    assert hub.target_days == pytest.approx(1.0) and hub.count == 3
+    assert hub.target_days == pytest.approx(HUB_DECISION[0]) and hub.count == 3
     assert hub.cases_over_target == [late.case.id] and hub.over_target == 1
     assert hub.median_days == pytest.approx(1.0), "the median of 0.83, 5 and 1 (still open) days"
 
@@ -122,7 +122,7 @@ def test_quarterly_trends_count_cases_and_the_places_of_concern_that_recur(peopl
 def test_the_sweep_keeps_each_ended_weeks_count_once_and_the_trend_reads_it(people, three_children):
     from processes.engine import scheduler
     from processes.mace.models import OverdueWeek
-    from tests.helpers import swept
+    from tests.support.tasks import swept
     clock = three_children[0].clock
     clock.move_to(uk(2027, 1, 20, 9, 0))
     live = oversight.weekly_trend(people["team_manager"])

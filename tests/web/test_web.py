@@ -16,19 +16,10 @@ from processes.engine import bundle as bundles
 from processes.engine import bundle_files
 from processes.identity import authentication
 from processes.mace import referrals
-from tests.helpers import open_task
+from tests.support.tasks import open_task
+from tests.support.web import PASSWORD, csrf_token, errors_listed, signed_in_client
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "web-test-password"
-
-
-def csrf_token(response) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True)).group(1)
-
-
-def errors_listed(response) -> dict[str, str]:
-    """The error summary's links: field id -> message."""
-    return dict(re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', response.get_data(as_text=True)))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -38,11 +29,7 @@ def browser(app, make_actor):
 
     def sign_in(*roles: str, username: str = "pat", areas: tuple[str, ...] = ("north",)):
         actor = make_actor(*roles, username=username, areas=areas)
-        authentication.set_password(username, PASSWORD)
-        client = app.test_client()
-        token = csrf_token(client.get("/sign-in"))
-        response = client.post("/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        client = signed_in_client(app, username)
         client.actor = actor
         return client
 

@@ -14,12 +14,12 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer
 from processes.identity import users as identity
 from processes.identity.models import ApiToken, Area, User
-from processes.mace import cases, demo
+from processes.mace import demo
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.roles import ROLES
-from tests.conftest import BUNDLES
-from tests.helpers import open_task, open_tasks, snapshot
+from tests.support.factories import BUNDLES, screen, start_case
+from tests.support.tasks import open_task, open_tasks, snapshot
 
 SCREENING = BUNDLES / "screening"
 DECIDED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -200,10 +200,8 @@ def waiting_for_followup(make_actor, deploy):
         deploy("screening", key=key, files=files)
         referrer, hub = make_actor("referrer"), make_actor("hub_practitioner")
         with time_machine.travel(DECIDED, tick=False):
-            case = cases.create(referrer, "north", "Toby Example")
-            instance = runtime.start(referrer, case.id, key)
-            runtime.complete_task(referrer, open_task(case.id, "screen").id,
-                                  {"exploitation_types": ["missing"], "concern": "Away overnight twice"})
+            case, instance = start_case(referrer, key, "Toby Example")
+            screen(referrer, case.id, ["missing"], "Away overnight twice")
             runtime.complete_task(hub, open_task(case.id, "hub_decision").id, {"decision": "other_services"})
         assert [t.element_id for t in db.session.scalars(select(Timer))] == ["wait_followup"]
         return case, instance

@@ -12,7 +12,7 @@ from processes.engine.errors import Conflict
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.mace import cases
-from tests.helpers import open_task, snapshot
+from tests.support.tasks import open_task, snapshot
 
 ROUNDS = 5
 

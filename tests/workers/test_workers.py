@@ -38,9 +38,8 @@ from processes.identity.models import User
 from processes.mace import cases
 from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days
-from tests.conftest import BUNDLES, skip_or_fail
-from tests.helpers import open_task
-from tests.services import (
+from tests.support.factories import BUNDLES, person, start_case
+from tests.support.services import (
     DEFAULT_REDIS_URL,
     ROOT,
     Celery,
@@ -52,11 +51,13 @@ from tests.services import (
     queued_count,
     redis_client,
     redis_reachable,
+    skip_or_fail,
     smtp_server,
     unacked_count,
     wait_for,
     wait_for_sweeps,
 )
+from tests.support.tasks import open_task
 
 KEY = "quick_followup"  # decide, a two-second timer, then a follow-up due in a week that escalates
 CHILD = "Casey Fictional"
@@ -164,27 +165,20 @@ def assert_no_personal_data(celery: Celery, *values: str) -> None:
 # People and cases
 
 
-def person(username: str, *roles: str, area: str = "north", email: bool = True) -> Actor:
-    identity.create_user(username, username.title(), list(roles), [area],
-                         f"{username}@example.org" if email else None)
-    return Actor.of(identity.get_user(username))
-
-
 @pytest.fixture
-def people(area) -> dict[str, Actor]:
-    return {
-        "referrer": person("referrer", "referrer", email=False),
-        "hub": person("hub", "hub_practitioner"),
-        "manager": person("manager", "team_manager"),
-        "chair": person("chair", "mace_chair"),
-        "southchair": person("southchair", "mace_chair", area="south"),
-    }
+def people(make_people) -> dict[str, Actor]:
+    return make_people(
+        referrer=person("referrer", username="referrer"),
+        hub=person("hub_practitioner", username="hub", email=True),
+        manager=person("team_manager", username="manager", email=True),
+        chair=person("mace_chair", username="chair", email=True),
+        southchair=person("mace_chair", areas=("south",), username="southchair", email=True),
+    )
 
 
 def started_case(people: dict[str, Actor], key: str = KEY, child: str = CHILD) -> int:
     """A case whose `decide` step is open; returns the case id."""
-    case = cases.create(people["referrer"], "north", child)
-    runtime.start(people["referrer"], case.id, key)
+    case, _ = start_case(people["referrer"], key, child)
     return case.id
 
 
@@ -367,7 +361,7 @@ def test_during_a_redis_outage_steps_can_be_completed_and_due_timers_fire_when_i
 
 
 def test_a_failing_case_becomes_one_incident_while_the_worker_moves_the_others_on(
-        app, deploy, people, redis_url, start_celery):
+        app, deploy, people, make_actor, redis_url, start_celery):
     deploy(KEY)
     broken = bundle_files.read_folder(BUNDLES / KEY)
     broken[f"{KEY}.bpmn"] = broken[f"{KEY}.bpmn"].replace("""value='"P7D"'""", 'value="int(note)"')
@@ -375,7 +369,7 @@ def test_a_failing_case_becomes_one_incident_while_the_worker_moves_the_others_o
     deploy(KEY, key="broken_followup", files=broken)  # the follow-up's due time cannot be worked out
     good = decided_case(people)
     bad = decided_case(people, key="broken_followup", child="Robin Invented")
-    admin = person("admin", "admin", email=False)
+    admin = make_actor("admin", username="admin")
     token = identity.create_token(admin.username)
     db.session.commit()
     celery = start_celery(redis_url)
@@ -412,6 +406,7 @@ SWEEP_ONCE = """\
 from workers.celery_app import flask_app
 from workers import tasks
 from processes.engine import scheduler
+from tests.support.factories import person
 with flask_app.app_context():
     print(scheduler.sweep(tasks.enqueue))
 """

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 from redis.exceptions import RedisError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # The celery script next to the running interpreter: the virtualenv's, wherever it lives.
 CELERY = str(Path(sys.executable).with_name("celery"))
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -48,6 +49,17 @@ main()
 """
 
 T = TypeVar("T")
+
+
+def services_required() -> bool:
+    """In CI (and the PostgreSQL pass) a missing service is a failure, never a skip."""
+    return bool(os.environ.get("CI") or os.environ.get("MACE_REQUIRE_SERVICES"))
+
+
+def skip_or_fail(reason: str) -> None:
+    if services_required():
+        pytest.fail(f"{reason} (services are required in CI)", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:

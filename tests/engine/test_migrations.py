@@ -9,13 +9,12 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from app import create_app
-from processes.engine import repository, runtime
+from processes.engine import repository
 from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.identity import users as identity
-from processes.mace import cases
-from tests.conftest import bundle
-from tests.helpers import open_task
+from tests.support.factories import bundle, screen, start_case
+from tests.support.tasks import open_task
 
 BEFORE_ALERTS = "c9569bb59c7c"
 
@@ -28,10 +27,8 @@ def test_steps_open_before_alerts_existed_still_go_overdue(tmp_path):
         referrer = Actor.of(identity.create_user("ref", "Ref", ["referrer"], ["north"]))
         repository.deploy(None, "screening", bundle("screening"))
         with time_machine.travel(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), tick=False):
-            case = cases.create(referrer, "north", "Old Case")
-            runtime.start(referrer, case.id, "screening")
-            runtime.complete_task(referrer, open_task(case.id, "screen").id,
-                                  {"exploitation_types": ["online"], "concern": "Messages"})
+            case, _ = start_case(referrer, "screening", "Old Case")
+            screen(referrer, case.id, concern="Messages")
         step_id = open_task(case.id, "hub_decision").id
         db.session.remove()
 

@@ -12,8 +12,8 @@ from processes.engine.models import AuditEvent, ProcessDefinition, ProcessInstan
 from processes.identity import users as identity
 from processes.identity.models import ApiToken, User
 from processes.mace.models import Case
-from tests.conftest import BUNDLES, bundle
-from tests.helpers import snapshot
+from tests.support.factories import BUNDLES, bundle, person
+from tests.support.tasks import count, snapshot
 
 API = "/api/v1"
 CONCERN = "Seen getting into a car with an unknown adult near Larkfield station"
@@ -26,23 +26,23 @@ def client(app):
     return app.test_client()
 
 
+def headers(actor) -> dict[str, str]:
+    """Authorization headers with a new API token for this user."""
+    return {"Authorization": f"Bearer {identity.create_token(actor.username)}"}
+
+
 @pytest.fixture
 def login(make_actor):
     """Authorization headers with a new API token for a new user holding these roles and areas."""
 
     def make(*roles: str, areas: tuple[str, ...] = ("north",), username: str | None = None) -> dict[str, str]:
-        actor = make_actor(*roles, areas=areas, username=username)
-        return {"Authorization": f"Bearer {identity.create_token(actor.username)}"}
+        return headers(make_actor(*roles, areas=areas, username=username))
 
     return make
 
 
 def user_id(username: str) -> int:
     return identity.get_user(username).id
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def assert_unauthenticated(response) -> None:
@@ -71,14 +71,14 @@ def deployed(client, owner):
 
 
 @pytest.fixture
-def people(login):
-    return {
-        "referrer": login("referrer", username="rowan-referrer"),
-        "hub": login("hub_practitioner", username="harper-hub"),
-        "other_hub": login("hub_practitioner", username="hollis-hub"),
-        "missing": login("missing_coordinator", username="morgan-missing"),
-        "manager": login("team_manager", username="mika-manager"),
-    }
+def people(make_people):
+    """Authorization headers, by who holds them."""
+    made = make_people(referrer=person("referrer", username="rowan-referrer"),
+                       hub=person("hub_practitioner", username="harper-hub"),
+                       other_hub=person("hub_practitioner", username="hollis-hub"),
+                       missing=person("missing_coordinator", username="morgan-missing"),
+                       manager=person("team_manager", username="mika-manager"))
+    return {who: headers(actor) for who, actor in made.items()}
 
 
 @pytest.fixture

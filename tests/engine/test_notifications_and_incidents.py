@@ -14,10 +14,9 @@ from processes.engine import bundle_files, runtime, scheduler
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, Incident
 from processes.identity import users as identity
-from processes.mace import cases
 from processes.mace.models import Notification
-from tests.conftest import BUNDLES
-from tests.helpers import open_task, open_tasks, snapshot
+from tests.support.factories import BUNDLES, screen, start_case
+from tests.support.tasks import open_task, open_tasks, snapshot
 
 DECIDED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 FIRES = DECIDED + timedelta(hours=72, minutes=1)
@@ -32,10 +31,8 @@ def waiting_case(make_actor, deploy, files=None, name="Kit Madeup"):
     definition = deploy("screening", files=files)
     referrer, hub = make_actor("referrer"), make_actor("hub_practitioner")
     with time_machine.travel(DECIDED, tick=False):
-        case = cases.create(referrer, "north", name)
-        instance = runtime.start(referrer, case.id, definition.key)
-        runtime.complete_task(referrer, open_task(case.id, "screen").id,
-                              {"exploitation_types": ["missing"], "concern": "Away overnight twice"})
+        case, instance = start_case(referrer, definition.key, name)
+        screen(referrer, case.id, ["missing"], "Away overnight twice")
         runtime.complete_task(hub, open_task(case.id, "hub_decision").id, {"decision": "other_services"})
     return case, instance
 
@@ -60,10 +57,8 @@ def overdue_for_two(make_actor, deploy):
     referrer = make_actor("referrer")
     hub, manager = make_actor("hub_practitioner"), make_actor("team_manager")
     with time_machine.travel(DECIDED, tick=False):
-        case = cases.create(referrer, "north", "Lee Notreal")
-        runtime.start(referrer, case.id, "screening")
-        runtime.complete_task(referrer, open_task(case.id, "screen").id,
-                              {"exploitation_types": ["online"], "concern": "Messages from an adult"})
+        case, _ = start_case(referrer, "screening", "Lee Notreal")
+        screen(referrer, case.id)
     with time_machine.travel(DECIDED + timedelta(days=1, minutes=1), tick=False):
         assert scheduler.sweep_here().done["alerts"] == 1
     return hub, manager, open_task(case.id, "hub_decision")

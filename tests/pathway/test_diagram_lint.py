@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.support.services import skip_or_fail
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BPMNLINT = ROOT / "node_modules" / ".bin" / "bpmnlint"
 DIAGRAMS = sorted([*ROOT.glob("bpmn/**/*.bpmn"), *ROOT.glob("tests/bundles/**/*.bpmn")])
 

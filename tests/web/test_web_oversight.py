@@ -15,22 +15,19 @@ from sqlalchemy import select
 from app.web import heatmap
 from app.web.auth import limiter
 from processes.engine.db import db
-from processes.identity import authentication
 from processes.mace import meetings
 from processes.mace.models import Booking, Meeting
-from processes.mace.roles import ROLES
-from tests.pathway import child_on_pathway, deploy_pathway
-from tests.test_pathway import FIRST_MEETING, MONDAY, TO_MACE1, uk, walk
-from tests.test_web import PASSWORD, csrf_token, errors_listed
+from tests.support.factories import BOTH_AREAS, person
+from tests.support.pathway import FIRST_MEETING, MONDAY, TO_MACE1, child_on_pathway, deploy_pathway, uk, walk
+from tests.support.web import csrf_token, errors_listed, signed_in_client
 
 OVERSIGHT_PAGES = ("/oversight", "/oversight.csv", "/oversight/bottlenecks", "/oversight/trends", "/meetings")
 
 
 @pytest.fixture
-def people(make_actor):
-    people = {role: make_actor(role, areas=("north", "south"), username=role.replace("_", "-")) for role in ROLES}
-    people["south_support"] = make_actor("business_support", areas=("south",), username="south-support")
-    return people
+def people(make_people):
+    return make_people(every_role=BOTH_AREAS, usernames=lambda role: role.replace("_", "-"),
+                       south_support=person("business_support", areas=("south",), username="south-support"))
 
 
 @pytest.fixture
@@ -38,14 +35,7 @@ def signed_in(app, people):
     limiter.reset()
 
     def sign_in(who: str):
-        actor = people[who]
-        authentication.set_password(actor.username, PASSWORD)
-        client = app.test_client()
-        token = csrf_token(client.get("/sign-in"))
-        response = client.post("/sign-in", data={"username": actor.username, "password": PASSWORD,
-                                                 "csrf_token": token})
-        assert response.status_code == 302
-        return client
+        return signed_in_client(app, people[who].username)
 
     return sign_in
 

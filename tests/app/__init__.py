@@ -1,0 +1,1 @@
+"""Tests of the application shell: the flask CLI, configuration and the deployment files."""

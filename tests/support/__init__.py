@@ -1,0 +1,1 @@
+"""Shared test support: factories, pathway walking, task helpers and real background services (no tests)."""

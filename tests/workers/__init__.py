@@ -1,0 +1,1 @@
+"""Tests with real Celery workers and beat, Redis and an SMTP server."""
