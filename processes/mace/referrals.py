@@ -18,11 +18,9 @@ from processes.engine.transaction import atomic
 from processes.identity.users import Actor
 from processes.mace import cases
 from processes.mace.cases import visible_case
+from processes.mace.contract import REFERRER, SCREENING_STEP
 from processes.mace.models import Case
 from processes.mace.working_days import UK
-
-SCREENING_STEP = "screen"  # the pathway's first user task, done by the referrer
-REFERRER = "referrer"
 
 
 @dataclass
