@@ -60,8 +60,8 @@ class Requirement:
 
 
 REQUIRED: tuple[Requirement, ...] = (
-    Requirement(PROCESS, MAIN_PROCESS, "a case starts with it, and moving a case to another MACE 1 meeting finds "
-                "the case's running pathway by it", "mace.bpmn"),
+    Requirement(PROCESS, MAIN_PROCESS, "moving a case to another MACE 1 meeting finds the case's running pathway, "
+                "where its booking lives, by it", "mace.bpmn"),
     Requirement(USER_TASK, SCREENING_STEP, "the referral page and the API's referrals show its form to the "
                 "referrer and complete it to start a case", "referral.bpmn", role=REFERRER),
     Requirement(USER_TASK, PLAN_STEP, "the MACE 1 agenda reads it to show whether a case's plan is ready by the "
@@ -118,7 +118,7 @@ def _missing(requirement: Requirement, parsed: ParsedBundle) -> str | None:
     name, file = requirement.name, requirement.file
     if requirement.kind == PROCESS:
         if parsed.entry_process_id != name:
-            return f"The pathway needs its main process, the one that starts a case, to have the id `{name}`"
+            return f"The pathway needs its main process, the one a case starts with, to have the id `{name}`"
     elif requirement.kind == USER_TASK:
         task = next((t for spec in parsed.all_specs() for t in spec.task_specs.values()
                      if isinstance(t, UserTask) and t.bpmn_id == name), None)
@@ -128,7 +128,7 @@ def _missing(requirement: Requirement, parsed: ParsedBundle) -> str | None:
             return f"The user task `{name}` must be in the {roles.ROLES[requirement.role]} lane"
     elif requirement.kind == VARIABLE:
         if name not in parsed.computed:
-            return f"The pathway needs a script of the diagrams to set the variable `{name}` ({file} as shipped)"
+            return f"The pathway needs the variable `{name}`, set by a script of the diagrams ({file} as shipped)"
     elif requirement.kind == FORM_FIELD:
         if not any(name in form.get("properties", {}) for form in parsed.forms.values()):
             return f"{file} needs the field `{name}`"
