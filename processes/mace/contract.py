@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from processes.engine.bundle import ParsedBundle
 from processes.engine.errors import Problem
 from processes.engine.hooks import Deployable
-from processes.mace import facts, roles
+from processes.mace import facts, roles, timescales
 
 # The key the pathway is deployed under (the app's PATHWAY_KEY unless set otherwise) and its main process,
 # which the engine starts a case with and in which the case's MACE 1 booking lives.
@@ -93,13 +93,15 @@ REQUIRED: tuple[Requirement, ...] = (
 
 
 def applies(bundle: Deployable) -> bool:
-    """Whether the bundle is the pathway, to be held to the contract: deployed under the pathway's key, or
-    holding its main process (a copy deployed under a trial key is still the pathway).
+    """Whether the bundle is the pathway, to be held to the contract: it holds the pathway's main process or its
+    own configuration, timescales.json (the MACE 1 calendar), whatever key it is deployed under.
 
-    Other bundles (the engine's small test bundles, under keys such as "screening" or "loop") are not the
-    pathway: no page reads their names, so they deploy as the engine alone allows.
+    Not the key alone: a bundle that renamed its main process is still the pathway (it keeps timescales.json),
+    while the engine's small test bundles, even deployed as the app's pathway (the web tests deploy one as
+    `mace`), carry neither; no page reads their names beyond what those tests give them, so they deploy as the
+    engine alone allows.
     """
-    return bundle.key == PATHWAY_KEY or MAIN_PROCESS in bundle.parsed.specs
+    return MAIN_PROCESS in bundle.parsed.specs or timescales.FILE_NAME in bundle.files
 
 
 def check(bundle: Deployable) -> Iterator[Problem]:

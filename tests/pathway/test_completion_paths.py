@@ -15,9 +15,10 @@ from processes.engine.models import HumanTask
 from processes.identity import users as identity
 from processes.mace import drafts, meetings
 from processes.mace.contract import OUTCOME_KIND, OUTCOME_STEP, SUMMARY_KINDS
+from processes.mace.demo import ANSWERS
 from processes.mace.models import Booking, CaseFact, Meeting, TaskDraft
 from processes.mace.roles import ROLES
-from tests.pathway import ANSWERS, Child, child_on_pathway, deploy_pathway
+from tests.pathway import Child, child_on_pathway, deploy_pathway
 from tests.test_pathway import BEFORE_MEETING, FIRST_MEETING, MONDAY, TO_MACE1, walk
 
 OUTCOME = {**ANSWERS[OUTCOME_STEP], OUTCOME_STEP: "close"}

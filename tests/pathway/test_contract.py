@@ -153,13 +153,17 @@ def test_a_refusal_reads_as_a_plain_sentence():
         in refusal(files)
 
 
-def test_a_copy_of_the_pathway_under_another_key_is_held_to_it_and_other_bundles_are_not():
-    files = rename_element(shipped(), contract.PLAN_STEP)
-    assert any(element == contract.PLAN_STEP for _, element, _ in refusal(files, key="trial")), \
+def test_the_pathway_is_held_to_it_under_any_key_and_other_bundles_are_not_even_under_its_key():
+    renamed = rename_element(shipped(), contract.PLAN_STEP)
+    assert any(element == contract.PLAN_STEP for _, element, _ in refusal(renamed, key="trial")), \
         "it holds the main process: it is the pathway"
+    without_main = rename_element(shipped(), contract.MAIN_PROCESS)
+    assert any(element == contract.MAIN_PROCESS for _, element, _ in refusal(without_main, key="trial")), \
+        "it keeps timescales.json: still the pathway"
     for name in ("screening", "loop", "staged", "quick_followup"):
-        _, created = repository.deploy(None, name, bundle(name))
-        assert created, name
+        for key in (name, contract.PATHWAY_KEY):
+            definition, _ = repository.deploy(None, key, bundle(name))
+            assert definition.key == key, "a small bundle is not the pathway, whatever its key"
 
 
 def test_the_process_owners_guide_lists_every_name_the_python_reads():
