@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from processes.mace import contract
+
 MIN_KEY_LENGTH = 32
 
 
@@ -110,7 +112,7 @@ def load(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True,
                                       **({"pool_recycle": 1800} if not url.startswith("sqlite") else {})},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "PATHWAY_KEY": os.environ.get("PATHWAY_KEY", "mace"),
+        "PATHWAY_KEY": os.environ.get("PATHWAY_KEY", contract.PATHWAY_KEY),
         "SESSION_COOKIE_SECURE": is_production(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -16,7 +16,7 @@ from processes.engine import forms, repository
 from processes.engine.clock import aware, now
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.identity import users as identity
-from processes.mace import meetings, policy
+from processes.mace import contract, facts, meetings, policy
 from processes.mace.contract import OUTCOME_STEP
 
 from . import formkit, submission
@@ -29,7 +29,11 @@ bp = Blueprint("meetings", __name__)
 STATUS_NAMES = {"present": "Present", "deputy": "Deputy", "absent": "Absent"}
 ATTENDANCE_FIELDS = ("status", "attendee", "deputy_named_by", "deputy_briefed")  # in the order the page shows them
 # The order facts are listed in on the outcome summary; anything else recorded that day follows.
-SUMMARY_ORDER = ("mace1_outcome", "risk_level", "plan_delivery", "escalation_agreed")
+SUMMARY_ORDER = contract.SUMMARY_KINDS
+# Headings of facts that the outcome form does not title itself (it records them earlier, in other forms).
+FACT_TITLES = {contract.RISK_LEVEL: "Risk level", contract.ESCALATION_AGREED: "Escalation agreed",
+               contract.PERSON_OF_CONCERN: "Persons of concern", contract.LOCATION_OF_CONCERN: "Locations of concern",
+               contract.EXPLOITATION_TYPE: "Types of exploitation"}
 
 
 def _plain(message: str) -> str:
@@ -188,8 +192,8 @@ def outcome(meeting_id: int, booking_id: int) -> ResponseReturnValue:
 
 
 def _fact_titles(schema: dict[str, Any]) -> dict[str, str]:
-    return {prop["x-report"]: prop.get("title") or formkit.humanise(name)
-            for name, prop in schema.get("properties", {}).items() if "x-report" in prop}
+    return {prop[facts.REPORT_KEYWORD]: prop.get("title") or formkit.humanise(name)
+            for name, prop in schema.get("properties", {}).items() if facts.REPORT_KEYWORD in prop}
 
 
 @bp.get(f"/meetings/<{ID}:meeting_id>/summary")
@@ -200,9 +204,7 @@ def summary(meeting_id: int) -> ResponseReturnValue:
     register = meetings.register(me, meeting_id)
     definition, _, schema, _ = _outcome_form()
     labels = report_labels(definition)
-    titles = {"risk_level": "Risk level", "escalation_agreed": "Escalation agreed",
-              "person_of_concern": "Persons of concern", "location_of_concern": "Locations of concern",
-              "exploitation_type": "Types of exploitation"} | _fact_titles(schema)
+    titles = FACT_TITLES | _fact_titles(schema)
 
     def text(kind: str, value: str) -> str:
         if value in ("True", "False"):

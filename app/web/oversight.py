@@ -18,7 +18,7 @@ from processes.engine import access, forms, repository
 from processes.engine.clock import now
 from processes.engine.errors import NotFound
 from processes.identity import users as identity
-from processes.mace import diagrams, facts, oversight, policy
+from processes.mace import contract, diagrams, facts, oversight, policy
 from processes.mace.working_days import UK
 
 from . import formkit, heatmap
@@ -190,6 +190,6 @@ def trends() -> ResponseReturnValue:
         me.require(policy.OVERSIGHT_VIEW, "see oversight pages")  # a wrong year never hides a 403
     return render_template("oversight/trends.html", trends=found, year_text=year_text, quarter_text=quarter_text,
                            errors=errors, error_list=[(name, message) for name, message in errors.items()],
-                           labels=report_labels(_pathway()), areas=identity.area_names(me.areas),
+                           labels=report_labels(_pathway()), contract=contract, areas=identity.area_names(me.areas),
                            years=list(range(today.year, today.year - 5, -1))), 400 if errors else 200
 

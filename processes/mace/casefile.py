@@ -21,10 +21,9 @@ from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
 from processes.mace import diagrams
 from processes.mace.cases import visible_case
+from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD
 from processes.mace.models import Case
 
-PLAN_FIELD = "actions"  # a form with this field records the child's plan and its actions
-CONCERN_FIELDS = ("persons_of_concern", "locations_of_concern")
 # Reads, not changes: counted on the case page rather than listed in its timeline.
 VIEW_ACTIONS = ("case.view", "case.list", "case.history.view", "task.view", "instance.view")
 

@@ -18,6 +18,7 @@ from processes.identity import authentication
 from processes.identity import users as identity
 from processes.identity.models import User
 from processes.mace import cases, meetings
+from processes.mace.contract import BOOKING_VARIABLE
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
 
@@ -155,5 +156,5 @@ def _meeting_under_way(people: dict[str, Actor], pathway_key: str) -> None:
     for child in AT_THE_MEETING:
         case_id = _referral(people, "south", child, pathway_key)
         _walk(people, case_id, TO_THE_MEETING)
-        runtime.set_variables(None, meetings.running_main(case_id).id, {"mace1": booking},
+        runtime.set_variables(None, meetings.running_main(case_id).id, {BOOKING_VARIABLE: booking},
                               detail="demo: a meeting under way")

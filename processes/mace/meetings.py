@@ -19,13 +19,12 @@ from processes.engine.transaction import atomic
 from processes.identity.models import Area
 from processes.mace import settings
 from processes.mace import timescales as timescale_config
-from processes.mace.contract import BOOKING_VARIABLE, OUTCOME_STEP
+from processes.mace.contract import BOOKING_VARIABLE, MAIN_PROCESS, OUTCOME_STEP, PLAN_STEP
 from processes.mace.models import Attendance, Booking, BookingMove, Case, CaseFact, Meeting
 from processes.mace.policy import MEETING_MANAGE, MEETING_RECORD_OUTCOME, MEETING_VIEW
 from processes.mace.timescales import Timescales
 from processes.mace.working_days import UK
 
-PLAN_STEP = "share_plan"
 ATTENDANCE = ("present", "deputy", "absent")
 
 
@@ -175,7 +174,7 @@ def running_main(case_id: int) -> ProcessInstance:
     """The case's running instance of the main pathway process: the one its MACE 1 booking lives in."""
     instance = db.session.scalar(
         select(ProcessInstance).where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running",
-                                      ProcessInstance.process_id == settings.current().pathway_key)
+                                      ProcessInstance.process_id == MAIN_PROCESS)
         .order_by(ProcessInstance.id.desc()).limit(1))
     if instance is None:
         raise Conflict(f"Case {case_id} has no running pathway to move.")

@@ -19,6 +19,7 @@ from processes.engine.errors import InvalidInput
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
+from processes.mace.contract import EXPLOITATION_TYPE, LOCATION_OF_CONCERN, PERSON_OF_CONCERN, RISK_LEVEL
 from processes.mace.models import Case, CaseFact, OverdueWeek
 from processes.mace.policy import OVERSIGHT_VIEW
 from processes.mace.working_days import UK, days_overdue
@@ -289,7 +290,7 @@ def quarterly(actor: Actor, year: int, quarter: int) -> Trends:
             .where(CaseFact.kind == kind, *in_quarter).group_by(CaseFact.value).order_by(CaseFact.value)).all())
 
     latest_risk = (select(CaseFact.case_id, func.max(CaseFact.id).label("id"))
-                   .where(CaseFact.kind == "risk_level", *in_quarter).group_by(CaseFact.case_id).subquery())
+                   .where(CaseFact.kind == RISK_LEVEL, *in_quarter).group_by(CaseFact.case_id).subquery())
     risk = dict(db.session.execute(
         select(CaseFact.value, func.count()).join(latest_risk, latest_risk.c.id == CaseFact.id)
         .group_by(CaseFact.value)).all())
@@ -309,5 +310,5 @@ def quarterly(actor: Actor, year: int, quarter: int) -> Trends:
         return [(value, n, sorted(set(codes.split(",")))) for value, n, codes in found]
 
     audit.record(actor, "trends.view", detail=f"{year} Q{quarter}")
-    return Trends(f"{year} Q{quarter}", distinct_cases("exploitation_type"), risk, by_area,
-                  recurring("person_of_concern"), recurring("location_of_concern"))
+    return Trends(f"{year} Q{quarter}", distinct_cases(EXPLOITATION_TYPE), risk, by_area,
+                  recurring(PERSON_OF_CONCERN), recurring(LOCATION_OF_CONCERN))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from processes.engine.hooks import HOOKS, Hooks
 from processes.identity import users as identity
-from processes.mace import alerts, bookings, cases, drafts, facts, jobs, policy, roles, timescales
+from processes.mace import alerts, bookings, cases, contract, drafts, facts, jobs, policy, roles, timescales
 
 NAME = "mace"
 
@@ -23,6 +23,8 @@ def install(hooks: Hooks = HOOKS) -> None:
     # timescales.json: checked, parsed per version, and offering due_after, due_before and book_mace1.
     hooks.extensions.append(timescales.TimescalesFile())
     hooks.deploy_checks.append(timescales.check_timescale_names)
+    # The pathway bundle must keep every name the Python reads (processes/mace/contract.py).
+    hooks.deploy_checks.append(contract.check)
     # A step opens: named for its agency; its first reminder, overdue notice or escalation scheduled.
     hooks.step_opened.append(timescales.name_agency_step)
     hooks.alert_time = alerts.next_alert_at

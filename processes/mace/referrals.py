@@ -18,12 +18,10 @@ from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstanc
 from processes.engine.transaction import atomic
 from processes.mace import cases
 from processes.mace.cases import visible_case
+from processes.mace.contract import REFERRER, SCREENING_STEP
 from processes.mace.models import Case
 from processes.mace.policy import REFERRAL_START
 from processes.mace.working_days import UK
-
-SCREENING_STEP = "screen"  # the pathway's first user task, done by the referrer
-REFERRER = "referrer"  # the lane of the screening step
 
 
 @dataclass
