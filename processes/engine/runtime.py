@@ -28,7 +28,8 @@ from processes.identity.users import Actor
 
 CASE_AREA = "case_area"
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
-_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
+_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
+                "ScriptLimit", "ScriptAborted", "RecursionError"}
 
 
 def _engine(step: Callable[[], Any]) -> Any:
