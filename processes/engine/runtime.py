@@ -26,7 +26,7 @@ from processes.engine.workflow_sync import Before, CaseRef
 from processes.identity.access import can_see_task, visible_case_area, visible_instance
 from processes.identity.users import Actor
 
-CASE_AREA = "case_area"
+CASE_AREA = bundles.CASE_AREA
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
 _SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
                 "ScriptLimit", "ScriptAborted", "RecursionError"}
