@@ -119,7 +119,10 @@ def validate(files: dict[str, str], key: str) -> tuple[list[Problem], ParsedBund
     parsed = None
     if any(bundles.is_bpmn(n) for n in known.trees):
         parsed, parse_problems = _parse(known, key)
-        problems += parse_problems
+        # SpiffWorkflow's word on an element the product's own checks already refused adds nothing.
+        placed = {(p.file, p.element_id) for p in problems}
+        problems += [p for p in parse_problems
+                     if not (p.message.startswith(SPIFF_REFUSED) and (p.file, p.element_id) in placed)]
     unique = list(dict.fromkeys(known.located(p) for p in problems))
     return unique, (None if unique else parsed)
 
@@ -193,6 +196,7 @@ def _entry_problems(known: _Bundle, parsed: ParsedBundle, key: str) -> Iterator[
                           "message): give the process that starts a case a plain start event.")
 
 
+SPIFF_REFUSED = "SpiffWorkflow could not read"
 _ELEMENT_REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-f]+>")
 _ADDRESS = re.compile(r" at 0x[0-9a-f]+")
 _XML = re.compile(r"b?['\"]?<[^<>]*>(?:[^<>]*<[^<>]*>)*['\"]?", re.DOTALL)
@@ -218,10 +222,10 @@ def _from_spiff(file: str | None, exc: Exception) -> Problem:
             message = ("A business rule task calls a decision no .dmn file of the bundle holds: add the "
                        "file, or choose a decision the bundle has.")
         else:
-            message = f"SpiffWorkflow refused the {exc.tag or 'file'}: {message.rstrip('.')}."
+            message = f"{SPIFF_REFUSED} the {exc.tag or 'file'}: {message.strip().rstrip('.')}."
         return Problem(exc.file_name or file or "(bundle)", element, message)
     return Problem(getattr(exc, "file_name", None) or file or "(bundle)", getattr(exc, "id", None) or None,
-                   f"SpiffWorkflow could not read the file ({type(exc).__name__}): save it again from a BPMN "
+                   f"{SPIFF_REFUSED} the file ({type(exc).__name__}): save it again from a BPMN "
                    "modeller; if it still fails, redraw the elements this engine does not support.")
 
 
@@ -253,7 +257,7 @@ def _sources(root) -> Iterator[tuple[str | None, str, str, str]]:
 
 def _owner_id(element) -> str | None:
     """The id of the BPMN element an expression belongs to (its nearest ancestor with an id)."""
-    while element is not None and not element.get("id"):
+    while element is not None and (not element.get("id") or _local(element).endswith("EventDefinition")):
         element = element.getparent()
     return element.get("id") if element is not None else None
 
