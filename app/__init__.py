@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+from processes.engine import scripting
 from processes.engine.db import db
 from processes.engine.errors import ServiceError
 from processes.mace import plugin, settings
@@ -47,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.from_mapping(config.load(Path(app.instance_path)))
     app.config.update(overrides or {})
     settings.configure(settings.Settings.from_mapping(app.config))
+    scripting.configure(scripting.Limits(app.config["SCRIPT_SECONDS"], app.config["SCRIPT_MEMORY_MB"]))
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS)
     api.register_api(app)

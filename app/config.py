@@ -84,6 +84,14 @@ def scheduling() -> dict:
     }
 
 
+def scripts() -> dict:
+    """How long one script or expression of a diagram may run, and how big a value it may make."""
+    return {
+        "SCRIPT_SECONDS": _int("SCRIPT_SECONDS", 1, minimum=1),
+        "SCRIPT_MEMORY_MB": _int("SCRIPT_MEMORY_MB", 64, minimum=1),
+    }
+
+
 def web() -> dict:
     """Signed-in sessions, CSRF and the sign-in rate limit of the practitioners' web app."""
     return {
@@ -124,4 +132,5 @@ def load(instance_path: Path) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "JSON_SORT_KEYS": False,
         **scheduling(),
+        **scripts(),
     }

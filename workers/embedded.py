@@ -25,8 +25,8 @@ class EmbeddedScheduler:
         while not self._stopping.is_set():
             with self._app.app_context():
                 try:
-                    scheduler.sweep_here()
-                except Exception as exc:  # keep sweeping: a database blip must not end reminders for good
+                    scheduler.sweep_here()  # it logs each job that failed, and carries on past it
+                except BaseException as exc:  # keep sweeping: one failure must not end every timer
                     log.warning("sweep failed: %s", type(exc).__name__)
             self._stopping.wait(self._app.config["SWEEP_SECONDS"])
 

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from processes.engine import repository
 
-from .schemas import DefinitionOut, DefinitionQuery, DeployIn
+from .schemas import BundleInvalidOut, DefinitionOut, DefinitionQuery, DeployIn
 
 blp = Blueprint("definitions", __name__, description="Versioned pathway definitions (BPMN, DMN, forms)")
 
@@ -22,7 +22,9 @@ class Definitions(MethodView):
     @blp.arguments(DeployIn)
     @blp.response(201, DefinitionOut)
     @blp.alt_response(200, schema=DefinitionOut, description="Identical to the latest version; nothing changed")
-    @blp.alt_response(422, description="The bundle has problems; each names its file and element id")
+    @blp.alt_response(422, schema=BundleInvalidOut,
+                      description="The bundle has problems, all of them at once; each names its file, element id "
+                                  "and element name")
     def post(self, body):
         """Validate and deploy a bundle as the next version of its key."""
         definition, created = repository.deploy(g.actor, body["key"], body["files"])

@@ -32,6 +32,21 @@ class DefinitionOut(Schema):
     files = fields.Function(lambda d: sorted(d.files))
 
 
+class ProblemOut(Schema):
+    """One problem of a refused bundle: where it is, and a sentence saying what to do."""
+
+    file = fields.String(metadata={"description": "The bundle's file, or '(bundle)' for the bundle as a whole"})
+    element_id = fields.String(allow_none=True, metadata={"description": "The BPMN or DMN element's id"})
+    element_name = fields.String(allow_none=True, metadata={"description": "The element's name, if it has one"})
+    message = fields.String()
+
+
+class BundleInvalidOut(Schema):
+    code = fields.String(metadata={"example": "bundle_invalid"})
+    message = fields.String()
+    problems = fields.List(fields.Nested(ProblemOut))
+
+
 class DefinitionQuery(Schema):
     key = fields.String(validate=KEY)
 

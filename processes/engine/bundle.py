@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -27,6 +28,10 @@ DUE_PROPERTY = "due_in"
 CONTINUE_PROPERTY = "continue_as_new"
 UI_SUFFIX = ".uischema.json"
 ESCALATE_PROPERTY = "escalate"  # "true": once overdue long enough, the MACE chairs are told
+CASE_AREA = "case_area"  # set by the engine in every instance's data: the area of its case
+
+# Given to `build` to carry on past a file or process SpiffWorkflow refuses: told its file (when known) and error.
+Tolerate = Callable[[str | None, Exception], None]
 
 
 class UnsafeXml(ValueError):
@@ -80,7 +85,7 @@ class ParsedBundle:
                 for source in (getattr(task_spec, "script", None), getattr(task_spec, "prescript", None),
                                getattr(task_spec, "postscript", None)):
                     if source:
-                        names |= _assigned(source)
+                        names |= assigned(source)
                 if isinstance(task_spec, BusinessRuleTaskMixin):
                     names |= {o.name for o in task_spec.dmnEngine.decision_table.outputs}
         return frozenset(names)
@@ -92,7 +97,7 @@ class ParsedBundle:
         return list(seen.values())
 
 
-def _assigned(script: str) -> set[str]:
+def assigned(script: str) -> set[str]:
     try:
         tree = ast.parse(script)
     except SyntaxError:
@@ -140,17 +145,40 @@ def called_process_ids(spec: BpmnProcessSpec) -> set[str]:
     return {ts.spec for ts in spec.task_specs.values() if isinstance(ts, CallActivity)}
 
 
-def build(files: dict[str, str], key: str) -> ParsedBundle:
-    """Parse a bundle already known to be well-formed; raises Spiff's ValidationException on bad specs."""
+T = TypeVar("T")
+
+
+def _step(tolerate: Tolerate | None, file: str | None, step: Callable[[], T]) -> T | None:
+    if tolerate is None:
+        return step()
+    try:
+        return step()
+    except Exception as exc:  # SpiffWorkflow's parser raises many kinds; validation words each
+        tolerate(file, exc)
+        return None
+
+
+def build(files: dict[str, str], key: str, tolerate: Tolerate | None = None) -> ParsedBundle:
+    """Parse a bundle already known to be well-formed; raises Spiff's ValidationException on bad specs.
+
+    With `tolerate`, a file or process the parser refuses is reported to it and left out, and the rest is
+    parsed still, so that validation can check everything else in the same pass.
+    """
     parser = SpiffBpmnParser()
     for name in sorted(files):
         if is_bpmn(name):
-            parser.add_bpmn_xml(parse_xml(files[name]), filename=name)
+            _step(tolerate, name, lambda name=name: parser.add_bpmn_xml(parse_xml(files[name]), filename=name))
         elif is_dmn(name):
-            parser.add_dmn_xml(parse_xml(files[name]).getroot(), filename=name)
+            _step(tolerate, name,
+                  lambda name=name: parser.add_dmn_xml(parse_xml(files[name]).getroot(), filename=name))
     executable = [pid for pid, pp in parser.process_parsers.items() if pp.process_executable]
-    specs = {pid: parser.get_spec(pid) for pid in executable}
-    subprocess_specs = {pid: parser.get_subprocess_specs(pid) for pid in executable}
+    specs, subprocess_specs = {}, {}
+    for pid in executable:
+        file = parser.process_parsers[pid].filename
+        spec = _step(tolerate, file, lambda pid=pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)))
+        if spec is not None:
+            specs[pid], subprocess_specs[pid] = spec
+    executable = list(specs)
     forms = {name: json.loads(text) for name, text in files.items() if is_form(name)}
     ui_schemas = {name: json.loads(text) for name, text in files.items() if is_ui_schema(name)}
     bundle = ParsedBundle(specs=specs, subprocess_specs=subprocess_specs, forms=forms, ui_schemas=ui_schemas)
@@ -161,8 +189,11 @@ def build(files: dict[str, str], key: str) -> ParsedBundle:
     functions: dict[str, Any] = {}
     for extension in HOOKS.extensions:
         if extension.file_name in files:
-            config = bundle.configs[extension.file_name] = extension.parse(files[extension.file_name])
-            functions.update(extension.functions(config))
+            text = files[extension.file_name]
+            config = _step(tolerate, extension.file_name, lambda ext=extension, text=text: ext.parse(text))
+            if config is not None:
+                bundle.configs[extension.file_name] = config
+                functions.update(extension.functions(config))
     if functions:
         bundle.script_engine = make_script_engine(functions)
     called = set().union(*(called_process_ids(s) for s in bundle.all_specs())) if specs else set()

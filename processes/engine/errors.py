@@ -48,14 +48,16 @@ class InvalidInput(ServiceError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a deployed bundle, located by file and BPMN element id."""
+    """One thing wrong with a deployed bundle, located by file, element id and the element's name."""
 
     file: str
     element_id: str | None
     message: str
+    element_name: str | None = None
 
     def to_dict(self) -> dict:
-        return {"file": self.file, "element_id": self.element_id, "message": self.message}
+        return {"file": self.file, "element_id": self.element_id, "element_name": self.element_name,
+                "message": self.message}
 
 
 class BundleInvalid(ServiceError):

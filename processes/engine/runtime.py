@@ -27,9 +27,10 @@ from processes.engine.permissions import INSTANCE_CANCEL
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
 
-CASE_AREA = "case_area"
+CASE_AREA = bundles.CASE_AREA
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
-_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError"}
+_SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
+                "ScriptLimit", "ScriptAborted", "RecursionError"}
 
 
 def _engine(step: Callable[[], Any]) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from processes.engine import incidents, runtime
 from processes.engine.clock import now
@@ -33,16 +34,36 @@ class Outcome:
     incident_id: int | None = None
 
 
+# The database or the network, not the diagram: the job is retried (by Celery, or the next sweep) instead.
+INFRASTRUCTURE = (SQLAlchemyError, OSError)
+
+
 def _fire_timers(instance_id: int) -> Outcome:
-    """A failing diagram becomes an incident: sweeps then pass the instance by until an admin retries."""
+    """A failing diagram becomes an incident: sweeps then pass the instance by until an admin retries.
+
+    Whatever else the instance's diagram makes the engine raise (a bug of SpiffWorkflow's, a SystemExit),
+    BaseException included, is an incident too: left to the runner it would end a Celery worker or the
+    embedded thread, and the next sweep would only meet it again.
+    """
     try:
         return Outcome(len(runtime.fire_due_timers(instance_id)))
     except WorkflowFailed as failure:
-        incident = incidents.record(instance_id, failure)
-        log.warning("instance %s: incident %s opened at element %s", instance_id, incident.id, failure.element_id)
-        return Outcome(0, incident.id)
+        return _incident(instance_id, failure)
     except NotFound:
         return Outcome(0)  # removed since the sweep saw it
+    except INFRASTRUCTURE:
+        raise
+    except KeyboardInterrupt:
+        raise  # the operator's Ctrl-C: a script's own is already an error (scripting.ScriptAborted)
+    except BaseException as exc:  # see above
+        db.session.rollback()
+        return _incident(instance_id, WorkflowFailed(None, f"the engine failed ({type(exc).__name__})"))
+
+
+def _incident(instance_id: int, failure: WorkflowFailed) -> Outcome:
+    incident = incidents.record(instance_id, failure)
+    log.warning("instance %s: incident %s opened at element %s", instance_id, incident.id, failure.element_id)
+    return Outcome(0, incident.id)
 
 
 def jobs() -> dict[str, Callable[[int], Outcome]]:
@@ -112,10 +133,12 @@ class Report:
                 outcome = run(job, item_id)
                 self.done[job] += outcome.done
                 self.incident_ids += [outcome.incident_id] if outcome.incident_id else []
-            except Exception as exc:  # one failing job must not stop the others; the next sweep retries it
+            except BaseException as exc:  # one failing job must not stop the others; the next sweep retries it
                 db.session.rollback()
                 self.failed.append((job, item_id, type(exc).__name__))
                 log.warning("%s job for %s failed: %s", job, item_id, type(exc).__name__)
+                if isinstance(exc, KeyboardInterrupt):
+                    raise  # the operator stopped the sweep; what failed so far is on record
 
 
 def sweep_here(limit: int = 1000) -> Report:

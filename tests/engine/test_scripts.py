@@ -3,9 +3,9 @@
 import pytest
 
 from processes.engine import repository, runtime
-from processes.engine.errors import BundleInvalid, WorkflowFailed
+from processes.engine.errors import BundleInvalid
 from tests.support.factories import bundle, screen, start_case
-from tests.support.tasks import open_task, snapshot
+from tests.support.tasks import open_task
 
 
 def deploy_with_script(script: str):
@@ -27,33 +27,20 @@ def at_hub_decision(make_actor):
     return prepare
 
 
-@pytest.mark.parametrize(("script", "error"), [
-    ("import os\nric_requested = os.getcwd()", "ImportError"),
-    ("from subprocess import run", "ImportError"),
-    ("ric_requested = open('/etc/passwd').read()", "name 'open' is not defined"),
-    ("import socket\nsocket.create_connection(('127.0.0.1', 5432))", "ImportError"),
-    ("ric_requested = getattr(decision, 'upper')", "name 'getattr' is not defined"),
-])
-def test_runtime_escape_attempts_fail_and_change_nothing(at_hub_decision, script, error):
-    hub, case, instance = at_hub_decision(script)
-    task = open_task(case.id, "hub_decision")
-    before = snapshot(instance.id)
-    with pytest.raises(WorkflowFailed) as raised:
-        runtime.complete_task(hub, task.id, {"decision": "allocate"})
-    assert raised.value.element_id == "prepare"
-    assert error in raised.value.message
-    assert snapshot(instance.id) == before
-    assert open_task(case.id, "hub_decision").id == task.id
-
-
 @pytest.mark.parametrize("script", [
     "ric_requested = ().__class__.__bases__[0].__subclasses__()",
     "ric_requested = decision.__class__",
     "ric_requested = __import__('os')",
     "ric_requested = [c for c in ().__class__.__mro__]",
     "ric_requested = eval('1')",
+    # Refused at deploy, as the README promises, rather than failing when the step runs.
+    "import os\nric_requested = os.getcwd()",
+    "from subprocess import run",
+    "ric_requested = open('/etc/passwd').read()",
+    "import socket\nsocket.create_connection(('127.0.0.1', 5432))",
+    "ric_requested = getattr(decision, 'upper')",
 ])
-def test_dunder_access_is_refused_at_deploy_with_the_element_id(script):
+def test_escapes_and_dunder_access_are_refused_at_deploy_with_the_element_id(script):
     with pytest.raises(BundleInvalid) as raised:
         deploy_with_script(script)
     [problem] = raised.value.problems

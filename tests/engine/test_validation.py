@@ -63,7 +63,7 @@ def test_entity_expansion_bomb_is_refused():
 
 def test_no_executable_process():
     files = screening_with('isExecutable="true"', 'isExecutable="false"')
-    assert any("No executable process" in m for _, _, m in problems_for(files))
+    assert any("No process of the bundle is executable" in m for _, _, m in problems_for(files))
 
 
 def test_user_task_in_no_lane():
@@ -107,7 +107,10 @@ def test_timer_that_is_not_iso_8601():
 
 
 def test_timer_depending_on_case_data_is_accepted_at_deploy():
-    _, created = repository.deploy(None, "screening", screening_with('"PT72H"', "followup_after"))
+    files = screening_with('"PT72H"', "followup_after")
+    files["screening.bpmn"] = files["screening.bpmn"].replace(
+        "ric_requested = True", "ric_requested = True\nfollowup_after = 'PT72H'")
+    _, created = repository.deploy(None, "screening", files)
     assert created
 
 
@@ -133,7 +136,7 @@ def test_script_that_does_not_compile():
 
 def test_condition_that_does_not_compile():
     found = problems_for(screening_with('decision == "allocate"', 'decision === "allocate"'))
-    assert [(f, e) for f, e, m in found if "condition does not compile" in m] == [("screening.bpmn", "route")]
+    assert [(f, e) for f, e, m in found if "condition does not compile" in m] == [("screening.bpmn", "flow_allocate")]
 
 
 def test_process_without_diagram_interchange():

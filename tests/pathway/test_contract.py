@@ -15,7 +15,7 @@ from processes.mace import contract, facts
 from processes.mace.contract import REQUIRED, Requirement
 from processes.mace.demo import PATHWAY_FOLDERS, ROOT
 from processes.mace.roles import ROLES
-from tests.conftest import bundle
+from tests.support.factories import bundle
 
 RENAMED = "renamed_by_the_test"
 # Attributes and texts by which one BPMN element names another (and a process names its next cycle).
