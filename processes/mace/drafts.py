@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from processes.engine import audit, write_queue
 from processes.engine.access import can_see_task
@@ -19,6 +19,8 @@ from processes.engine.transaction import atomic
 from processes.mace.models import TaskDraft
 
 MAX_DRAFT_BYTES = 200_000
+# Built once: it runs with every completion, and a statement object keeps its compiled SQL.
+_DROP = delete(TaskDraft.__table__).where(TaskDraft.__table__.c.human_task_id == bindparam("task_id"))
 
 
 def _task_to_draft(actor: Actor, task_id: int) -> HumanTask:
@@ -57,4 +59,4 @@ def save(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
 def drop(step: StepCompleted) -> None:
     """Drop every draft of a completed step, in its transaction (a step-completed listener, so every way of
     completing it does): once the answers are recorded, no half-finished copy of a child's details is kept."""
-    write_queue.queue(delete(TaskDraft).where(TaskDraft.human_task_id == step.task.id))
+    write_queue.queue(_DROP, {"task_id": step.task.id})
