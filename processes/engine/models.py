@@ -93,6 +93,8 @@ class HumanTask(db.Model):
     next_alert_at: Mapped[datetime | None] = mapped_column(Timestamp)
     alerts_raised: Mapped[str | None] = mapped_column(String(40))  # e.g. "reminder,overdue"
     escalates: Mapped[bool] = mapped_column(default=False, server_default=false())  # to the MACE chairs
+    # Someone saved unfinished answers to it: only then has completing it drafts to drop.
+    has_draft: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Timer(db.Model):

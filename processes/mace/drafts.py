@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from processes.engine import audit, write_queue
 from processes.engine.access import can_see_task
@@ -46,6 +46,12 @@ def save(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
     task = _task_to_draft(actor, task_id)
     if len(json.dumps(data)) > MAX_DRAFT_BYTES:
         raise InvalidInput("The draft was not saved.", {"data": ["The draft is too long to save."]})
+    # Marked on the task row only while it is still open: a completion holding the row commits first, and
+    # this draft is then refused rather than left behind it.
+    marked = db.session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.status == "open")
+                                .values(has_draft=True).execution_options(synchronize_session=False)).rowcount
+    if marked != 1:
+        raise Conflict(f"Task {task_id} was completed meanwhile; the draft was not saved.")
     draft = db.session.scalar(select(TaskDraft).where(TaskDraft.human_task_id == task.id,
                                                       TaskDraft.user_id == actor.id))
     if draft is None:
@@ -59,4 +65,5 @@ def save(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
 def drop(step: StepCompleted) -> None:
     """Drop every draft of a completed step, in its transaction (a step-completed listener, so every way of
     completing it does): once the answers are recorded, no half-finished copy of a child's details is kept."""
-    write_queue.queue(_DROP, {"task_id": step.task.id})
+    if step.task.has_draft:
+        write_queue.queue(_DROP, {"task_id": step.task.id})
