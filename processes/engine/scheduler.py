@@ -66,10 +66,9 @@ def _incident(instance_id: int, failure: WorkflowFailed) -> Outcome:
     return Outcome(0, incident.id)
 
 
-def jobs() -> dict[str, Callable[[int], Outcome]]:
+def jobs() -> list[str]:
     """The engine's own job, then the pathway's, in the order the sweep hands them on."""
-    registered = {name: (lambda item_id, job=job: Outcome(job.run(item_id))) for name, job in HOOKS.jobs.items()}
-    return {"timers": _fire_timers, **registered}
+    return ["timers", *HOOKS.jobs]
 
 
 def _due_timers(limit: int, after: int) -> list[int]:
@@ -113,10 +112,11 @@ def sweep(enqueue: Enqueue, limit: int = 1000) -> dict[str, int]:
 
 def run(job: str, item_id: int) -> Outcome:
     """Run one job for one id; unknown job names are refused rather than guessed."""
-    known = jobs()
-    if job not in known:
-        raise ValueError(f"Unknown job '{job}'; known: {', '.join(known)}.")
-    return known[job](item_id)
+    if job == "timers":
+        return _fire_timers(item_id)
+    if job not in HOOKS.jobs:
+        raise ValueError(f"Unknown job '{job}'; known: {', '.join(jobs())}.")
+    return Outcome(HOOKS.jobs[job].run(item_id))
 
 
 @dataclass

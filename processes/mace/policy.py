@@ -55,14 +55,6 @@ def roles_with(permission: str) -> list[str]:
     return actors.holders(permission)
 
 
-def can_claim_task(actor: Actor, task: HumanTask) -> bool:
-    return access.can_claim(actor, task)
-
-
-def can_act_on_task(actor: Actor, task: HumanTask) -> bool:
-    return access.can_act(actor, task)
-
-
 @dataclass(frozen=True)
 class Decisions:
     """What the signed-in user may do, as the pages ask it; with no one signed in, nothing."""
@@ -76,10 +68,10 @@ class Decisions:
     reassign_tasks: bool = False
 
     def claim(self, task: HumanTask) -> bool:
-        return self.actor is not None and can_claim_task(self.actor, task)
+        return self.actor is not None and access.can_claim(self.actor, task)
 
     def act_on(self, task: HumanTask) -> bool:
-        return self.actor is not None and can_act_on_task(self.actor, task)
+        return self.actor is not None and access.can_act(self.actor, task)
 
 
 def decisions_for(actor: Actor | None) -> Decisions:
