@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from processes.engine import scripting
@@ -20,25 +17,6 @@ from workers import embedded
 from . import api, cli, config, web
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # WAL lets readers work while a writer commits; the busy timeout makes writers queue, not fail.
-    if isinstance(dbapi_connection, sqlite3.Connection):
-        # pysqlite starts transactions only at the first write, so reads before it would see no
-        # snapshot and a stale read could be written back; we emit BEGIN ourselves (SQLAlchemy recipe).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(connection) -> None:
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
 
 
 def create_app(overrides: dict | None = None) -> Flask:

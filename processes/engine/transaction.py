@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from processes.engine import write_queue
-from processes.engine.db import db
+from processes.engine.db import db, writing
 from processes.engine.errors import Conflict
 
 P = ParamSpec("P")
@@ -29,6 +29,21 @@ def _stale_instance(exc: IntegrityError) -> bool:
 
 def _sqlite_busy(exc: OperationalError) -> bool:
     return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
+
+
+def _begin_writing() -> None:
+    """On SQLite, begin the change's transaction holding the write lock (see `db._sqlite_begin`)."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    if db.session().in_transaction():
+        # What the request read before the change (its token, say) holds no lock and loses nothing: the
+        # change reads afresh under the lock, and the version guard still catches a lost race.
+        db.session.commit()
+    token = writing.set(True)
+    try:
+        db.session.connection()
+    finally:
+        writing.reset(token)
 
 
 def atomic(fn: Callable[P, R]) -> Callable[P, R]:
@@ -56,6 +71,7 @@ def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Call fn and commit; retry from the start while SQLite reports another writer's lock."""
     for attempt in range(_SQLITE_RETRIES):
         try:
+            _begin_writing()
             result = fn(*args, **kwargs)
             write_queue.commit(db.session)
             return result
