@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
 
+import requests
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import MetaData, text
@@ -77,3 +79,20 @@ def print_results(results: dict[str, object]) -> None:
 def app_for(uri: str, **config: object) -> Flask:
     """The app against `uri`, with any other configuration given."""
     return create_app({"SQLALCHEMY_DATABASE_URI": uri, **config})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not come up at {url}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,10 +32,12 @@ from bench.common import (
     analyze,
     app_for,
     database_uri,
+    free_port,
     fresh_database,
     ms,
     percentile,
     print_results,
+    wait_for,
 )
 from processes.engine import bundle as bundles
 from processes.engine import bundle_files, repository, runtime, serialization, tasks
@@ -251,23 +252,6 @@ class Bench:
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not come up at {url}")
 
 
 def main() -> None:

@@ -1,0 +1,236 @@
+"""Load benchmark: concurrent clients walking their own cases through the four-step loop over HTTP, for a fixed time.
+
+Usage: python bench/load.py [--clients N] [--seconds S] [--quick] [--database-url URL] [--server gunicorn|make-run]
+Prints one name=value per line: completions_per_s, complete_p50_ms/p95/p99, errors (any answer but 200, or
+no answer), and the server's CPU per completion. With a PostgreSQL URL the server is gunicorn as the compose
+file's web service runs it; without one it is a fresh SQLite file served as `make run` serves it (the Flask
+server with the embedded scheduler). A database it is given is emptied first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import (
+    add_database_arguments,
+    app_for,
+    database_uri,
+    free_port,
+    fresh_database,
+    ms,
+    percentile,
+    print_results,
+    wait_for,
+)
+from processes.engine import bundle_files, repository, runtime
+from processes.identity import users as identity
+from processes.mace import cases
+
+LOOP = ROOT / "tests" / "bundles" / "loop"
+KEY = "bench-loop"
+STEP_ROLES = ["referrer", "hub_practitioner", "allocated_worker", "team_manager"]
+WARM_UP_SECONDS = 3
+
+
+def step_data(step: int) -> dict:
+    return {"note": "load"} | ({"another_cycle": True} if step == 4 else {})
+
+
+def compose_web_argv(port: int) -> list[str]:
+    """The compose file's web command, its `${VAR:-default}`s filled from the environment, bound to `port`."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web"]["command"]
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    filled = [re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]), word) for word in words]
+    bind = filled.index("--bind") + 1
+    filled[bind] = f"127.0.0.1:{port}"
+    return [sys.executable, "-m", *filled]
+
+
+def make_run_argv(port: int) -> list[str]:
+    """What `make run` serves: the Flask server, its scheduler embedded (see the Makefile)."""
+    return [sys.executable, "-m", "flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and every process below it (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    tree, grew = {pid}, True
+    while grew:
+        below = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    return sum(used.get(member, 0.0) for member in tree)
+
+
+@dataclass
+class Client:
+    """One user's browser, as it were: a token per role of its own area, and its own case."""
+
+    base: str
+    tokens: dict[str, str]
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+    completions: int = 0
+
+    def run(self, stop: threading.Event, counting: threading.Event) -> None:
+        sessions = {role: requests.Session() for role in STEP_ROLES}
+        for role, session in sessions.items():
+            session.headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        number = 1
+        while not stop.is_set():
+            # A failed step changed nothing (or should not have): the same step is tried again.
+            if self.step(sessions[STEP_ROLES[number - 1]], number, counting.is_set()):
+                number = number % len(STEP_ROLES) + 1
+
+    def step(self, session: requests.Session, number: int, counted: bool) -> bool:
+        """List the role's tasks, then complete the one open step of this client's case; True if done."""
+        role = STEP_ROLES[number - 1]
+        try:
+            listed = session.get(f"{self.base}/tasks", params={"limit": 5}, timeout=30)
+            if listed.status_code != 200:
+                self.errors[f"list {listed.status_code}"] += counted
+                return False
+            own = [task for task in listed.json()["tasks"] if task["role"] == role]
+            if len(own) != 1:
+                self.errors[f"{len(own)} open steps for {role}"] += counted
+                return False
+            start = time.perf_counter()
+            done = session.post(f"{self.base}/tasks/{own[0]['id']}/complete", json={"data": step_data(number)},
+                                timeout=30)
+            elapsed = ms(start)
+        except (requests.RequestException, ValueError) as exc:
+            self.errors[type(exc).__name__] += counted
+            return False
+        if done.status_code != 200:
+            self.errors[f"complete {done.status_code}"] += counted
+            return False
+        if counted:
+            self.completions += 1
+            self.latencies.append(elapsed)
+        return True
+
+
+class Bench:
+    def __init__(self, uri: str, clients: int):
+        self.uri, self.n_clients = uri, clients
+        self.app = app_for(uri)
+
+    def setup(self) -> list[dict[str, str]]:
+        """An area per client, a user and token per role in it, and one started case each."""
+        tokens = []
+        with self.app.app_context():
+            fresh_database()
+            repository.deploy(None, KEY, bundle_files.read_folder(LOOP))
+            for number in range(self.n_clients):
+                area = f"load-{number}"
+                identity.create_area(area, area)
+                own = {}
+                for role in STEP_ROLES:
+                    username = f"load-{role}-{number}"
+                    identity.create_user(username, "Load user", [role], [area])
+                    own[role] = identity.create_token(username, "load")
+                actor = identity.actor_for_token(own["referrer"])
+                case = cases.create(actor, area, "Load child")
+                runtime.start(actor, case.id, KEY)
+                tokens.append(own)
+        return tokens
+
+    def run(self, server: str, seconds: float) -> dict[str, object]:
+        tokens = self.setup()
+        port = free_port()
+        argv = compose_web_argv(port) if server == "gunicorn" else make_run_argv(port)
+        logs = tempfile.NamedTemporaryFile(prefix="mace-bench-load-", suffix=".log", delete=False)  # noqa: SIM115
+        env = {**os.environ, "DATABASE_URL": self.uri, "SECRET_KEY": "bench-only",
+               "MACE_SCHEDULER": "embedded" if server == "make-run" else "off"}
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/healthz")
+            return self.drive(process.pid, f"http://127.0.0.1:{port}/api/v1", tokens, seconds) | {
+                "server": " ".join(argv[2:]) if server == "gunicorn" else "make run (flask run, embedded scheduler)",
+                "server_log": logs.name,
+            }
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+    def drive(self, pid: int, base: str, tokens: list[dict[str, str]], seconds: float) -> dict[str, object]:
+        """Every client runs throughout; only what happens after the warm-up counts."""
+        stop, counting = threading.Event(), threading.Event()
+        clients = [Client(base, own) for own in tokens]
+        threads = [threading.Thread(target=client.run, args=(stop, counting), daemon=True) for client in clients]
+        for thread in threads:
+            thread.start()
+        time.sleep(WARM_UP_SECONDS)
+        cpu_before, start = cpu_seconds(pid), time.perf_counter()
+        counting.set()
+        time.sleep(seconds)
+        counting.clear()
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds(pid) - cpu_before
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        latencies = [value for client in clients for value in client.latencies]
+        completions = sum(client.completions for client in clients)
+        errors = sum((client.errors for client in clients), Counter())
+        return {
+            "clients": self.n_clients,
+            "seconds": round(elapsed, 1),
+            "completions": completions,
+            "completions_per_s": completions / elapsed,
+            "complete_p50_ms": statistics.median(latencies) if latencies else float("nan"),
+            "complete_p95_ms": percentile(latencies, 95) if latencies else float("nan"),
+            "complete_p99_ms": percentile(latencies, 99) if latencies else float("nan"),
+            "errors": sum(errors.values()),
+            "error_kinds": dict(errors) or "none",
+            # Each completion is one list of the role's tasks and one submit: both count.
+            "server_cpu_ms_per_completion": cpu * 1000 / completions if completions else float("nan"),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--quick", action="store_true", help="20 seconds instead of 60")
+    parser.add_argument("--server", choices=["gunicorn", "make-run"],
+                        help="default: gunicorn on PostgreSQL, make-run on SQLite")
+    add_database_arguments(parser)
+    args = parser.parse_args()
+    uri = database_uri(args.database_url, "mace-bench-load-")
+    server = args.server or ("gunicorn" if uri.startswith("postgresql") else "make-run")
+    results = Bench(uri, args.clients).run(server, 20 if args.quick else args.seconds)
+    print_results({"database": uri.split(":", 1)[0], **results})
+
+
+if __name__ == "__main__":
+    main()
