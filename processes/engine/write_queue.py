@@ -8,7 +8,6 @@ its row count, executes it directly instead of queueing it.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 from functools import cache
 from typing import Any
 
@@ -78,9 +77,16 @@ def commit(session: Session) -> None:
         return
     session.flush()  # ORM-pending rows first: queued rows may name them
     driver = session.connection().connection.driver_connection
-    with driver.pipeline() if hasattr(driver, "pipeline") else nullcontext():
+    if not hasattr(driver, "pipeline"):
         _send(session, writes)
         session.commit()
+        return
+    with driver.pipeline():
+        _send(session, writes)
+        driver.commit()  # COMMIT in the same round trip as the writes
+    # Only now, out of the pipeline, may the Session hand the connection back to the pool: left inside it,
+    # the pipeline's closing sync ran on a connection another thread had taken (gunicorn's threads).
+    session.commit()  # SQLAlchemy's own bookkeeping; the driver, idle, sends nothing more
 
 
 def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
