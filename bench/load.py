@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shlex
 import statistics
 import subprocess
 import sys
@@ -24,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +40,7 @@ from bench.common import (
 from processes.engine import bundle_files, repository, runtime
 from processes.identity import users as identity
 from processes.mace import cases
+from tests.support.services import compose_web_command
 
 LOOP = ROOT / "tests" / "bundles" / "loop"
 KEY = "bench-loop"
@@ -52,17 +50,6 @@ WARM_UP_SECONDS = 3
 
 def step_data(step: int) -> dict:
     return {"note": "load"} | ({"another_cycle": True} if step == 4 else {})
-
-
-def compose_web_argv(port: int) -> list[str]:
-    """The compose file's web command, its `${VAR:-default}`s filled from the environment, bound to `port`."""
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    command = compose["services"]["web"]["command"]
-    words = shlex.split(command) if isinstance(command, str) else list(command)
-    filled = [re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]), word) for word in words]
-    bind = filled.index("--bind") + 1
-    filled[bind] = f"127.0.0.1:{port}"
-    return [sys.executable, "-m", *filled]
 
 
 def make_run_argv(port: int) -> list[str]:
@@ -168,7 +155,7 @@ class Bench:
     def run(self, server: str, seconds: float) -> dict[str, object]:
         tokens = self.setup()
         port = free_port()
-        argv = compose_web_argv(port) if server == "gunicorn" else make_run_argv(port)
+        argv = compose_web_command(port) if server == "gunicorn" else make_run_argv(port)
         logs = tempfile.NamedTemporaryFile(prefix="mace-bench-load-", suffix=".log", delete=False)  # noqa: SIM115
         env = {**os.environ, "DATABASE_URL": self.uri, "SECRET_KEY": "bench-only",
                "MACE_SCHEDULER": "embedded" if server == "make-run" else "off"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from redis import Redis
 from redis.exceptions import RedisError
@@ -66,6 +68,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def service_env(database_uri: str, redis_url: str, **settings: str | int) -> dict[str, str]:
+    """The environment of a program started for a test: this one's, without the developer's own settings,
+    on the test's database and Redis, the in-process scheduler off (a beat sweeps)."""
+    env = {name: value for name, value in os.environ.items() if name not in _OWN_SETTINGS}
+    env.update(DATABASE_URL=database_uri, REDIS_URL=redis_url, MACE_SCHEDULER="off", PYTHONUNBUFFERED="1")
+    env.update({name: str(value) for name, value in settings.items()})
+    return env
+
+
+def compose_web_command(port: int) -> list[str]:
+    """The compose file's web command as deployed (its `${VAR:-default}`s filled from the environment), run
+    by this interpreter and bound to `port` on loopback."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["web"]["command"]
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    filled = [re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]), word) for word in words]
+    filled[filled.index("--bind") + 1] = f"127.0.0.1:{port}"
+    return [sys.executable, "-m", *filled]
 
 
 def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
@@ -192,10 +214,7 @@ class Celery:
 
     def __init__(self, workdir: Path, database_uri: str, redis_url: str, **settings: str | int) -> None:
         self.workdir, self.redis_url = workdir, redis_url
-        self.env = {name: value for name, value in os.environ.items() if name not in _OWN_SETTINGS}
-        self.env.update(DATABASE_URL=database_uri, REDIS_URL=redis_url, MACE_SCHEDULER="off", SWEEP_SECONDS="1",
-                        JOB_VISIBILITY_SECONDS="10", PYTHONUNBUFFERED="1")
-        self.env.update({name: str(value) for name, value in settings.items()})
+        self.env = service_env(database_uri, redis_url, SWEEP_SECONDS="1", JOB_VISIBILITY_SECONDS="10", **settings)
         self.started: list[Service] = []
 
     def _start(self, program: str, args: list[str], clock_offset: float) -> Service:

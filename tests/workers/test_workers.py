@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email import message_from_string
-from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -40,17 +38,14 @@ from processes.mace.models import Notification
 from processes.mace.working_days import add_working_days
 from tests.support.factories import BUNDLES, person, start_case
 from tests.support.services import (
-    DEFAULT_REDIS_URL,
     ROOT,
     Celery,
     Mailbox,
     PrivateRedis,
     Service,
-    clean_queue,
     free_port,
     queued_count,
     redis_client,
-    redis_reachable,
     skip_or_fail,
     smtp_server,
     unacked_count,
@@ -69,19 +64,6 @@ QUIET_SWEEPS = 3  # sweeps to wait after each expected effect, to show that it i
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The shared Redis (REDIS_URL, else database 15 on the local server), with an empty queue."""
-    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    if not redis_reachable(url):
-        where = urlsplit(url)  # host and port only: a URL may carry a password
-        skip_or_fail(f"Redis is not reachable at {where.hostname}:{where.port or 6379}; "
-                     "start redis-server or set REDIS_URL")
-    clean_queue(url)
-    yield url
-    clean_queue(url)  # the workers are stopped by now (their fixture was set up after this one)
-
-
-@pytest.fixture
 def private_redis(tmp_path) -> Iterator[PrivateRedis]:
     """A redis-server of this test's own, which it may stop and start again."""
     if PrivateRedis.binary() is None:
@@ -90,23 +72,6 @@ def private_redis(tmp_path) -> Iterator[PrivateRedis]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def start_celery(ctx, tmp_path, database_uri) -> Iterator[Callable[..., Celery]]:
-    """Workers and beats on the test's own database. All of them are stopped before `ctx` empties the
-    tables (it was set up first, so it is torn down last) and before any Redis fixture cleans up."""
-    started: list[Celery] = []
-
-    def start(redis_url: str, **settings: str | int) -> Celery:
-        workdir = tmp_path / f"celery-{len(started) + 1}"
-        workdir.mkdir()
-        started.append(Celery(workdir, database_uri, redis_url, **settings))
-        return started[-1]
-
-    yield start
-    for celery in started:
-        celery.stop_all()
 
 
 @pytest.fixture
