@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, Table, Update, bindparam, case, event, inspect, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Executable
@@ -83,10 +84,23 @@ def commit(session: Session) -> None:
         return
     with driver.pipeline():
         _send(session, writes)
-        driver.commit()  # COMMIT in the same round trip as the writes
+        _commit_driver(session, driver)  # COMMIT in the same round trip as the writes
     # Only now, out of the pipeline, may the Session hand the connection back to the pool: left inside it,
     # the pipeline's closing sync ran on a connection another thread had taken (gunicorn's threads).
     session.commit()  # SQLAlchemy's own bookkeeping; the driver, idle, sends nothing more
+
+
+def _commit_driver(session: Session, driver: Any) -> None:
+    """COMMIT on the driver, its failure raised as SQLAlchemy's, as `transaction.atomic` expects.
+
+    A queued write that fails (the version guard's NOT NULL, say) is reported only at this COMMIT, by
+    the driver itself, so SQLAlchemy has not wrapped it.
+    """
+    dbapi_error = session.get_bind().dialect.loaded_dbapi.Error
+    try:
+        driver.commit()
+    except dbapi_error as exc:
+        raise DBAPIError.instance("COMMIT", None, exc, dbapi_error) from exc
 
 
 def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
