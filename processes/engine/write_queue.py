@@ -8,6 +8,7 @@ its row count, executes it directly instead of queueing it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.sql import Executable
 from processes.engine.db import db
 
 _QUEUE = "mace_write_queue"
+_WRITTEN = "mace_written_rows"
 
 
 class _AbortedPipelineNotice(logging.Filter):
@@ -59,6 +61,7 @@ def update_row(obj: Any, versioned: bool = False, **values: Any) -> None:
     queue(_update_statement(mapper.local_table, key, tuple(sorted(values)), versioned), params)
     for name, value in values.items():
         set_committed_value(obj, name, value)
+    db.session.info.setdefault(_WRITTEN, {})[id(obj)] = obj
 
 
 @cache
@@ -71,23 +74,42 @@ def _update_statement(table: Table, key: Column, names: tuple[str, ...], version
 
 
 def commit(session: Session) -> None:
-    """Send the queued writes and COMMIT; where the driver can pipeline (psycopg), as one round trip."""
+    """Send the queued writes and COMMIT; where the driver can pipeline (psycopg), as one round trip.
+
+    The rows this change wrote by `update_row` stay loaded after the commit, as they are exactly what was
+    committed (their rows were locked when read): the answer built from them (the completed task, say) need
+    not read them back, as it would once the commit had expired them.
+    """
     writes = session.info.pop(_QUEUE, None)
     if not writes:
         session.commit()
         return
     session.flush()  # ORM-pending rows first: queued rows may name them
+    written = _loaded_values(session.info.pop(_WRITTEN, {}).values())
     driver = session.connection().connection.driver_connection
     if not hasattr(driver, "pipeline"):
         _send(session, writes)
         session.commit()
-        return
-    with driver.pipeline():
-        _send(session, writes)
-        _commit_driver(session, driver)  # COMMIT in the same round trip as the writes
-    # Only now, out of the pipeline, may the Session hand the connection back to the pool: left inside it,
-    # the pipeline's closing sync ran on a connection another thread had taken (gunicorn's threads).
-    session.commit()  # SQLAlchemy's own bookkeeping; the driver, idle, sends nothing more
+    else:
+        with driver.pipeline():
+            _send(session, writes)
+            _commit_driver(session, driver)  # COMMIT in the same round trip as the writes
+        # Only now, out of the pipeline, may the Session hand the connection back to the pool: left inside
+        # it, the pipeline's closing sync ran on a connection another thread had taken (gunicorn's threads).
+        session.commit()  # SQLAlchemy's own bookkeeping; the driver, idle, sends nothing more
+    for obj, values in written:
+        for name, value in values.items():
+            set_committed_value(obj, name, value)
+
+
+def _loaded_values(objects: Iterable[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """Each object's loaded column values, as they stand once flushed."""
+    loaded = []
+    for obj in objects:
+        state = inspect(obj)
+        loaded.append((obj, {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs
+                             if attr.key in state.dict}))
+    return loaded
 
 
 def _commit_driver(session: Session, driver: Any) -> None:
@@ -104,13 +126,17 @@ def _commit_driver(session: Session, driver: Any) -> None:
 
 
 def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
+    # Core statements on tables need none of the ORM's handling of a statement, which cost more than the
+    # database did; on the session's own connection they are still part of its transaction.
+    connection = session.connection()
     for statement, params in writes:
-        session.execute(statement) if params is None else session.execute(statement, params)
+        connection.execute(statement) if params is None else connection.execute(statement, params)
 
 
 @event.listens_for(Session, "before_commit")
 def _send_before_any_commit(session: Session) -> None:
-    # A commit outside `commit()` (a test, a shell) must still write what was queued.
+    # A commit outside `commit()` (a test, a shell) must still write what was queued; its rows expire as usual.
+    session.info.pop(_WRITTEN, None)
     writes = session.info.pop(_QUEUE, None)
     if writes:
         _send(session, writes)
@@ -119,6 +145,7 @@ def _send_before_any_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_QUEUE, None)
+    session.info.pop(_WRITTEN, None)
 
 
 def send_now(session: Session) -> None:
