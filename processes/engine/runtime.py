@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -12,7 +13,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
@@ -170,14 +171,11 @@ def _check_data_keys(data: dict[str, Any], field: str) -> None:
         raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
 
 
-def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> tuple[HumanTask, ProcessInstance]:
-    """The task and its instance, read in one statement that locks both rows.
-
-    Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
-    task's status is re-read after any wait rather than taken from before it.
-    """
-    _see_earlier_writes()
-    row = db.session.execute(
+@cache
+def _task_and_instance_locked() -> Select:
+    """A task and its instance by the task's id, both rows locked; built once, as every step runs it."""
+    task_id = bindparam("task_id")
+    return (
         select(HumanTask, ProcessInstance).join(ProcessInstance, HumanTask.instance_id == ProcessInstance.id)
         # Naming the instance by key too keeps the planner on primary keys even with stale statistics,
         # where it was seen to merge-join every instance row (100 ms a completion with 100,000 cases).
@@ -185,7 +183,17 @@ def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> 
                ProcessInstance.id == select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery())
         .with_for_update(of=(ProcessInstance, HumanTask))
         .execution_options(populate_existing=True)
-    ).first()
+    )
+
+
+def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> tuple[HumanTask, ProcessInstance]:
+    """The task and its instance, read in one statement that locks both rows.
+
+    Locking the task row too makes a concurrent claim or reassign wait, and on PostgreSQL it means the
+    task's status is re-read after any wait rather than taken from before it.
+    """
+    _see_earlier_writes()
+    row = db.session.execute(_task_and_instance_locked(), {"task_id": task_id}).first()
     allowed = row is not None and (can_see_task(actor, row.HumanTask)
                                    or (actor.may(also_by) and row.HumanTask.area_code in actor.areas))
     if not allowed:

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from processes.engine.actors import Actor, known_roles
 from processes.engine.clock import now
@@ -76,20 +76,28 @@ def create_token(username: str, name: str = "api") -> str:
     return token
 
 
+def _roles_and_areas_where(where) -> Select:
+    return (select(User.id, User.username, UserRole.role, UserArea.area_code)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
+            .outerjoin(UserArea, UserArea.user_id == User.id)
+            .where(where, User.is_active.is_(True)))
+
+
+# Built once, as every request runs one of them: a statement object keeps its cache key and compiled SQL.
+_BY_TOKEN = _roles_and_areas_where(User.id.in_(
+    select(ApiToken.user_id).where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    .scalar_subquery()))
+_BY_USER = _roles_and_areas_where(User.id == bindparam("user_id"))
+
+
 def actor_for_token(token: str) -> Actor | None:
     """The token's user with roles and areas, in one query; None for an unknown or revoked token."""
     # Tokens are 256 random bits, so a fast hash is safe here, unlike for passwords.
-    live = select(ApiToken.user_id).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    return _roles_and_areas(User.id.in_(live.scalar_subquery()))
+    return _roles_and_areas(_BY_TOKEN, {"token_hash": _digest(token)})
 
 
-def _roles_and_areas(where) -> Actor | None:
-    rows = db.session.execute(
-        select(User.id, User.username, UserRole.role, UserArea.area_code)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .outerjoin(UserArea, UserArea.user_id == User.id)
-        .where(where, User.is_active.is_(True))
-    ).all()
+def _roles_and_areas(statement: Select, params: dict[str, object]) -> Actor | None:
+    rows = db.session.connection().execute(statement, params).all()
     if not rows:
         return None
     return Actor(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role),
@@ -98,7 +106,7 @@ def _roles_and_areas(where) -> Actor | None:
 
 def actor_for_user(user_id: int) -> Actor | None:
     """An active user's roles and areas, in one query (read on every signed-in request)."""
-    return _roles_and_areas(User.id == user_id)
+    return _roles_and_areas(_BY_USER, {"user_id": user_id})
 
 
 
