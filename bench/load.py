@@ -2,7 +2,8 @@
 
 Usage: python bench/load.py [--clients N] [--seconds S] [--quick] [--database-url URL] [--server gunicorn|make-run]
 Prints one name=value per line: completions_per_s, complete_p50_ms/p95/p99, errors (any answer but 200, or
-no answer), and the server's CPU per completion. With a PostgreSQL URL the server is gunicorn as the compose
+no answer), the server's CPU per completion under load (its list request included), and, measured first on the
+same server by one client submitting steps whose ids it already knows, the server's CPU per submit alone. With a PostgreSQL URL the server is gunicorn as the compose
 file's web service runs it; without one it is a fresh SQLite file served as `make run` serves it (the Flask
 server with the embedded scheduler). A database it is given is emptied first.
 """
@@ -37,7 +38,7 @@ from bench.common import (
     print_results,
     wait_for,
 )
-from processes.engine import bundle_files, repository, runtime
+from processes.engine import bundle_files, repository, runtime, tasks
 from processes.identity import users as identity
 from processes.mace import cases
 from tests.support.services import compose_web_command
@@ -46,6 +47,7 @@ LOOP = ROOT / "tests" / "bundles" / "loop"
 KEY = "bench-loop"
 STEP_ROLES = ["referrer", "hub_practitioner", "allocated_worker", "team_manager"]
 WARM_UP_SECONDS = 3
+SUBMIT_AREA = "load-submit"
 
 
 def step_data(step: int) -> dict:
@@ -127,17 +129,42 @@ class Client:
         return True
 
 
+def submit_cpu(pid: int, base: str, token: str, task_ids: list[int]) -> dict[str, object]:
+    """One client completes steps it already knows, one after another: the server's CPU per submit, no list.
+
+    The first tenth warm the server's workers (imports, caches, connections) and do not count."""
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {token}"
+    warm = max(1, len(task_ids) // 10)
+    errors = 0
+    for number, task_id in enumerate(task_ids):
+        if number == warm:
+            before = cpu_seconds(pid)
+        response = http.post(f"{base}/tasks/{task_id}/complete", json={"data": step_data(1)}, timeout=30)
+        errors += response.status_code != 200
+    counted = len(task_ids) - warm
+    return {"submits_alone": counted, "submit_alone_errors": errors,
+            "server_cpu_ms_per_submit": (cpu_seconds(pid) - before) * 1000 / counted}
+
+
 class Bench:
     def __init__(self, uri: str, clients: int):
         self.uri, self.n_clients = uri, clients
         self.app = app_for(uri)
 
-    def setup(self) -> list[dict[str, str]]:
-        """An area per client, a user and token per role in it, and one started case each."""
+    def setup(self, submits: int) -> tuple[list[dict[str, str]], str, list[int]]:
+        """An area per client, a user and token per role in it, and one started case each; and, in an area of
+        their own, `submits` cases at their first step, for the submit-only figure, with the token and task ids."""
         tokens = []
         with self.app.app_context():
             fresh_database()
             repository.deploy(None, KEY, bundle_files.read_folder(LOOP))
+            identity.create_area(SUBMIT_AREA, SUBMIT_AREA)
+            identity.create_user("load-submitter", "Load user", [STEP_ROLES[0]], [SUBMIT_AREA])
+            submitter = identity.actor_for_token(submit_token := identity.create_token("load-submitter", "load"))
+            for _ in range(submits):
+                runtime.start(submitter, cases.create(submitter, SUBMIT_AREA, "Load child").id, KEY)
+            submit_tasks = [task.id for task in tasks.inbox(submitter, limit=submits).tasks]
             for number in range(self.n_clients):
                 area = f"load-{number}"
                 identity.create_area(area, area)
@@ -150,10 +177,10 @@ class Bench:
                 case = cases.create(actor, area, "Load child")
                 runtime.start(actor, case.id, KEY)
                 tokens.append(own)
-        return tokens
+        return tokens, submit_token, submit_tasks
 
-    def run(self, server: str, seconds: float) -> dict[str, object]:
-        tokens = self.setup()
+    def run(self, server: str, seconds: float, submits: int) -> dict[str, object]:
+        tokens, submit_token, submit_tasks = self.setup(submits)
         port = free_port()
         argv = compose_web_command(port) if server == "gunicorn" else make_run_argv(port)
         logs = tempfile.NamedTemporaryFile(prefix="mace-bench-load-", suffix=".log", delete=False)  # noqa: SIM115
@@ -162,7 +189,8 @@ class Bench:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz")
-            return self.drive(process.pid, f"http://127.0.0.1:{port}/api/v1", tokens, seconds) | {
+            alone = submit_cpu(process.pid, f"http://127.0.0.1:{port}/api/v1", submit_token, submit_tasks)
+            return alone | self.drive(process.pid, f"http://127.0.0.1:{port}/api/v1", tokens, seconds) | {
                 "server": " ".join(argv[2:]) if server == "gunicorn" else "make run (flask run, embedded scheduler)",
                 "server_log": logs.name,
             }
@@ -215,7 +243,7 @@ def main() -> None:
     args = parser.parse_args()
     uri = database_uri(args.database_url, "mace-bench-load-")
     server = args.server or ("gunicorn" if uri.startswith("postgresql") else "make-run")
-    results = Bench(uri, args.clients).run(server, 20 if args.quick else args.seconds)
+    results = Bench(uri, args.clients).run(server, 20 if args.quick else args.seconds, 200 if args.quick else 600)
     print_results({"database": uri.split(":", 1)[0], **results})
 
 
