@@ -94,9 +94,13 @@ def scripts() -> dict:
 
 def web() -> dict:
     """Signed-in sessions, CSRF and the sign-in rate limit of the practitioners' web app."""
+    lifetime = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12, minimum=1))
     return {
-        # A working day; after it, signing in again. Sessions end with the browser unless within it.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # Server-side sessions (processes/identity/sessions.py) end after this long unused, and this long at all.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30, minimum=1)),
+        "SESSION_LIFETIME": lifetime,
+        # The cookie's signature is refused past the lifetime too, whatever the table says.
+        "PERMANENT_SESSION_LIFETIME": lifetime,
         "REMEMBER_COOKIE_SECURE": is_production(),
         "REMEMBER_COOKIE_HTTPONLY": True,
         # Checked for every web form in app/web; the bearer-token API under /api/v1 needs none.
