@@ -113,6 +113,35 @@ def web() -> dict:
     }
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+    return raw in ("1", "true", "yes")
+
+
+def single_sign_on() -> dict:
+    """OpenID Connect single sign-on (off unless an issuer is set) and whether local passwords still work."""
+    oidc = {name: os.environ.get(name, "").strip() or None
+            for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_GROUP_MAP")}
+    client = [oidc[name] for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")]
+    if any(client) and not all(client):
+        raise ConfigError("Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together.")
+    passwords = _flag("PASSWORD_SIGN_IN", True)
+    if not passwords and not oidc["OIDC_ISSUER"]:
+        raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on (OIDC_ISSUER) or nobody could sign in.")
+    return {
+        **oidc,
+        "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "").strip() or "openid email profile",
+        "OIDC_NAME": os.environ.get("OIDC_NAME", "").strip() or "your organisation's account",
+        "OIDC_GROUPS_CLAIM": os.environ.get("OIDC_GROUPS_CLAIM", "").strip() or "groups",
+        "OIDC_TRUST_EMAIL": _flag("OIDC_TRUST_EMAIL", False),
+        "PASSWORD_SIGN_IN": passwords,
+    }
+
+
 def load(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     url = database_url(instance_path)
@@ -129,6 +158,7 @@ def load(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         **web(),
+        **single_sign_on(),
         "API_TITLE": "MACE pathway API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

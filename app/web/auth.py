@@ -73,7 +73,7 @@ def _account_key() -> str:
     return f"{get_remote_address()}:{request.form.get('username', '').strip().lower()}"
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site: never an address elsewhere (an open redirect)."""
     if not target:
         return url_for("web.tasks.inbox")
@@ -81,6 +81,13 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("web.tasks.inbox")
     return target
+
+
+def sign_in_options() -> dict:
+    """What the sign-in page offers: single sign-on (its name, when configured) and the password form."""
+    config = current_app.config
+    return {"sso_name": config["OIDC_NAME"] if config["OIDC_ISSUER"] else None,
+            "passwords": config["PASSWORD_SIGN_IN"]}
 
 
 def init_app(app: Flask) -> None:
@@ -94,10 +101,14 @@ def init_app(app: Flask) -> None:
 @limiter.limit("60 per minute", methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     errors: dict[str, str] = {}
     username = request.form.get("username", "").strip()
-    if request.method == "POST":
+    if request.method == "POST" and not current_app.config["PASSWORD_SIGN_IN"]:
+        # Local passwords are switched off: even a right one signs nobody in.
+        errors["sso"] = "Sign in with your organisation's account instead."
+        status = 400
+    elif request.method == "POST":
         password = request.form.get("password", "")
         if not username:
             errors["username"] = "Enter your username"
@@ -107,13 +118,13 @@ def sign_in() -> ResponseReturnValue:
             found = authentication.authenticate(username, password)
             if found is not None:
                 begin(found)
-                return redirect(_safe_next(request.form.get("next")))
+                return redirect(safe_next(request.form.get("next")))
             errors["username"] = "Enter a correct username and password"
         status = 400
     else:
         status = 200
     return render_template("sign_in.html", errors=errors, username=username,
-                           next=request.values.get("next", "")), status
+                           next=request.values.get("next", ""), **sign_in_options()), status
 
 
 @bp.post("/sign-out")

@@ -29,6 +29,8 @@ class User(db.Model):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(254))
+    # "<issuer> <subject>" of the single sign-on account matched to this user, stored once matched.
+    sso_subject: Mapped[str | None] = mapped_column(String(600), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
