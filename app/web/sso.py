@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
+from app.config import ConfigError
 from processes.identity import sso
 
 from . import auth
@@ -43,7 +44,10 @@ def init_app(app: Flask) -> None:
         client_kwargs={"scope": app.config["OIDC_SCOPES"], "code_challenge_method": "S256"},
     )
     raw_map = app.config["OIDC_GROUP_MAP"]
-    group_map = sso.GroupMap.parse(raw_map, app.config["OIDC_GROUPS_CLAIM"]) if raw_map else None
+    try:
+        group_map = sso.GroupMap.parse(raw_map, app.config["OIDC_GROUPS_CLAIM"]) if raw_map else None
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     app.extensions["mace_sso"] = Client(oauth, sso.Rules(group_map, app.config["OIDC_TRUST_EMAIL"]))
 
 

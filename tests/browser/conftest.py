@@ -37,16 +37,16 @@ class Server:
     url: str
 
 
-def serve(tmp_path_factory, pathway_key: str = PATHWAY) -> Iterator[Server]:
-    """The app on a free loopback port, over a fresh SQLite file; its thread runs in this process, so
-    time_machine moves its clock too."""
+def serve(tmp_path_factory, pathway_key: str = PATHWAY, settings: dict | None = None) -> Iterator[Server]:
+    """The app on a free loopback port, over a fresh SQLite file, with any further `settings`; its thread
+    runs in this process, so time_machine moves its clock too."""
     if not ASSETS.is_file():
         skip_or_fail("The web assets are not built (make setup runs npm ci and npm run build)")
     if not AXE.is_file():
         skip_or_fail("node_modules/axe-core is missing: make setup installs it with npm ci")
     database = tmp_path_factory.mktemp("browser") / "web.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "PATHWAY_KEY": pathway_key,
-                      "SIGN_IN_RATE_LIMIT": "100 per minute"})
+                      "SIGN_IN_RATE_LIMIT": "100 per minute", **(settings or {})})
     with app.app_context():
         upgrade()
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
