@@ -16,6 +16,7 @@ from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.models import AuditEvent
 from processes.identity import authentication, sessions
+from processes.identity import users as identity
 from tests.support.web import PASSWORD, csrf_token, signed_in_client
 
 
@@ -105,12 +106,15 @@ def test_an_administrator_ends_every_session_of_a_user_from_the_command_line(app
 
 def test_deactivating_a_user_ends_their_sessions_and_refuses_signing_in_again(app, browser):
     pat = browser()
+    token = identity.create_token("pat")
+    assert app.test_client().get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     result = app.test_cli_runner().invoke(args=["users", "deactivate", "pat"])
     assert result.exit_code == 0 and "1 session(s) ended" in result.output
     assert signed_out(pat.get("/tasks"))
-    token = csrf_token(pat.get("/sign-in"))
-    refused = pat.post("/sign-in", {"username": "pat", "password": PASSWORD, "csrf_token": token})
+    form = csrf_token(pat.get("/sign-in"))
+    refused = pat.post("/sign-in", {"username": "pat", "password": PASSWORD, "csrf_token": form})
     assert refused.status_code == 400 and live("pat") == 0
+    assert app.test_client().get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_a_session_unused_for_the_idle_timeout_ends_and_one_in_use_carries_on(app, browser):
@@ -138,3 +142,11 @@ def test_a_session_ends_at_its_absolute_lifetime_however_busy(app, browser, monk
             assert pat.get("/tasks").status_code == 200
         clock.shift(timedelta(minutes=2))
         assert signed_out(pat.get("/tasks"))
+
+
+def test_a_cookie_taken_to_another_browser_is_signed_out(app, browser):
+    # Sign-in no longer makes the session permanent, so Flask-Login's strong protection acts on it.
+    pat = browser()
+    with app.app_context():
+        elsewhere = pat.client.get("/tasks", headers={"User-Agent": "another-browser/1.0"})
+    assert signed_out(elsewhere)
