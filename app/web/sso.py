@@ -67,7 +67,10 @@ def _refused(message: str) -> ResponseReturnValue:
 def start() -> ResponseReturnValue:
     client = _client()
     session[NEXT] = auth.safe_next(request.args.get("next"))
-    return client.oauth.create_client(PROVIDER).authorize_redirect(url_for("web.sso.callback", _external=True))
+    # From BASE_URL, not the request's Host: behind a proxy that ends TLS the request looks like plain http,
+    # and the provider accepts only the address registered with it.
+    back = current_app.config["BASE_URL"] + url_for("web.sso.callback")
+    return client.oauth.create_client(PROVIDER).authorize_redirect(back)
 
 
 @bp.get("/sign-in/sso/callback")
@@ -78,7 +81,10 @@ def callback() -> ResponseReturnValue:
     except OAuthError:
         # Cancelled at the provider, a replayed or forged callback (state or nonce), or a bad ID token.
         return _refused(FAILED)
-    result = sso.sign_in(token["userinfo"], client.rules)
+    claims = token.get("userinfo")
+    if not claims:
+        return _refused(FAILED)  # no ID token came back: the scopes lack openid, or the provider is not OIDC
+    result = sso.sign_in(claims, client.rules)
     if result.actor is None:
         return _refused(REFUSED)
     target = session.get(NEXT) or url_for("web.tasks.inbox")

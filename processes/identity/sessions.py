@@ -42,8 +42,9 @@ def _expired(limits: Limits):
 @atomic
 def start(user_id: int, limits: Limits) -> str:
     """A new session for the user; the id is returned for the cookie and only its digest is kept."""
-    # The user's sessions that ran out go now, so the table holds live sessions and a few idle ones.
-    db.session.execute(delete(WebSession).where(WebSession.user_id == user_id, _expired(limits)))
+    # Every session that ran out goes now, so the table holds live sessions (and idle ones until the next
+    # sign-in), and keeps no record of when people who stopped signing in last did.
+    db.session.execute(delete(WebSession).where(_expired(limits)))
     session_id = secrets.token_urlsafe(32)
     at = now()
     db.session.add(WebSession(id_hash=_digest(session_id), user_id=user_id, created_at=at, last_seen_at=at))

@@ -31,7 +31,7 @@ class GroupMap:
 
     @classmethod
     def parse(cls, raw: str, claim: str) -> GroupMap:
-        """From JSON such as {"<group id>": {"roles": ["referrer"], "areas": ["north"]}}; ValueError naming
+        """From JSON such as {"<group id>": {"roles": ["<role>"], "areas": ["<area code>"]}}; ValueError naming
         the group and the key when it is not that shape or names a role that does not exist."""
         try:
             entries = json.loads(raw)

@@ -20,6 +20,7 @@ def sso_server(tmp_path_factory) -> Iterator[Server]:
     port = oidc.provider_port()
     servers = serve(tmp_path_factory, settings=oidc.settings(f"http://127.0.0.1:{port}"))
     server = next(servers)
+    server.app.config["BASE_URL"] = server.url  # where users reach it, as a deployment sets it
     try:
         with oidc.provider(port, f"{server.url}/sign-in/sso/callback", tmp_path_factory.mktemp("oidc")):
             yield server

@@ -39,9 +39,10 @@ def site(app, database_uri, tmp_path_factory) -> Iterator[Site]:
     port = oidc.provider_port()
     issuer = f"http://127.0.0.1:{port}"
     served_app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True, **oidc.settings(issuer)})
-    with oidc.served(served_app) as url, \
-            oidc.provider(port, f"{url}/sign-in/sso/callback", tmp_path_factory.mktemp("oidc")):
-        yield Site(served_app, url, issuer)
+    with oidc.served(served_app) as url:
+        served_app.config["BASE_URL"] = url  # where users reach it, as a deployment sets it
+        with oidc.provider(port, f"{url}/sign-in/sso/callback", tmp_path_factory.mktemp("oidc")):
+            yield Site(served_app, url, issuer)
 
 
 @pytest.fixture
