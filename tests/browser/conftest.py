@@ -4,7 +4,6 @@ free loopback port, over its own SQLite file migrated by Alembic. axe-core check
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.web.auth import limiter
@@ -23,6 +21,7 @@ from processes.identity import authentication
 from processes.identity import users as identity
 from tests.support.factories import bundle
 from tests.support.services import skip_or_fail
+from tests.support.web import served
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -49,12 +48,8 @@ def serve(tmp_path_factory, pathway_key: str = PATHWAY, settings: dict | None = 
                       "SIGN_IN_RATE_LIMIT": "100 per minute", **(settings or {})})
     with app.app_context():
         upgrade()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    yield Server(app, f"http://127.0.0.1:{httpd.server_port}")
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield Server(app, url)
 
 
 @pytest.fixture(scope="session")

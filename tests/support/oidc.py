@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,8 +13,6 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
-from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.support.services import ROOT, Service, free_port, skip_or_fail
 
@@ -63,19 +60,6 @@ def provider(port: int, redirect_uri: str, workdir: Path) -> Iterator[Provider]:
         yield Provider(f"http://127.0.0.1:{port}", service)
     finally:
         service.stop()
-
-
-@contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """The app on a free loopback port in a thread of this process; yields its URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="sso-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
 
 
 def csrf_token(html: str) -> str:

@@ -20,7 +20,7 @@ from processes.engine.models import AuditEvent
 from processes.identity import authentication, sso
 from processes.identity.models import User
 from tests.support import oidc
-from tests.support.web import PASSWORD
+from tests.support.web import PASSWORD, served
 
 GROUPS = {"mace-referrers-north": {"roles": ["referrer"], "areas": ["north"]},
           "mace-managers-south": {"roles": ["team_manager"], "areas": ["south"]}}
@@ -39,7 +39,7 @@ def site(app, database_uri, tmp_path_factory) -> Iterator[Site]:
     port = oidc.provider_port()
     issuer = f"http://127.0.0.1:{port}"
     served_app = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True, **oidc.settings(issuer)})
-    with oidc.served(served_app) as url:
+    with served(served_app) as url:
         served_app.config["BASE_URL"] = url  # where users reach it, as a deployment sets it
         with oidc.provider(port, f"{url}/sign-in/sso/callback", tmp_path_factory.mktemp("oidc")):
             yield Site(served_app, url, issuer)
