@@ -73,10 +73,11 @@ def _submit(http: requests.Session, page: requests.Response, fields: dict[str, s
     return http.post(urljoin(page.url, unescape(action)), data=data, timeout=10)
 
 
-def sign_in_through_provider(http: requests.Session, app_url: str, login: str) -> requests.Response:
-    """Follow 'Sign in with …' to the provider, sign in there as `login` (any password), agree to share,
-    and return the app's answer to the provider's redirect back."""
-    at_provider = http.get(f"{app_url}/sign-in/sso", timeout=10)
+def sign_in_through_provider(http: requests.Session, app_url: str, login: str,
+                             next_page: str | None = None) -> requests.Response:
+    """Follow 'Sign in with …' (to come back to `next_page`) to the provider, sign in there as `login` (any
+    password), agree to share, and return the app's answer to the provider's redirect back."""
+    at_provider = http.get(f"{app_url}/sign-in/sso", params={"next": next_page} if next_page else None, timeout=10)
     assert 'name="login"' in at_provider.text, at_provider.text[:500]
     consent = _submit(http, at_provider, {"login": login, "password": "any-password-the-dev-form-ignores"})
     if 'name="prompt" value="consent"' not in consent.text:

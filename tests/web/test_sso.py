@@ -115,6 +115,14 @@ def test_a_deactivated_user_cannot_sign_in_through_the_provider(site, make_actor
     assert last_audit() == ("user.sign_in_failed", "single sign-on: the user is inactive")
 
 
+@pytest.mark.parametrize(("asked", "lands"), [("/tasks?scope=available", "/tasks?scope=available"),
+                                              ("https://elsewhere.example/", "/tasks")])
+def test_signing_in_comes_back_to_the_page_asked_for_on_this_site_only(site, make_actor, asked, lands):
+    make_actor("referrer", username="rowan", email="rowan.sso@example.org")
+    back = oidc.sign_in_through_provider(requests.Session(), site.url, "rowan.sso", next_page=asked)
+    assert back.status_code == 200 and back.url == f"{site.url}{lands}"
+
+
 def test_a_forged_callback_signs_nobody_in(site):
     http = requests.Session()
     forged = http.get(f"{site.url}/sign-in/sso/callback", params={"code": "stolen", "state": "made-up"}, timeout=10)
