@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, update
 
 from processes.engine import audit
 from processes.engine.actors import Actor
@@ -103,8 +103,3 @@ def deactivate(by: Actor | None, username: str) -> int:
     ended = _end_all(user)
     audit.record(by, "user.deactivated", detail=f"user {user.id}: {ended} session(s) ended")
     return ended
-
-
-def live_count(username: str) -> int:
-    """How many sessions the user has in the table (some may have run out and not yet been cleared)."""
-    return db.session.scalar(select(func.count()).select_from(WebSession).join(User).where(User.username == username))
