@@ -7,7 +7,7 @@ from flask import Flask, current_app
 
 from processes.engine import bundle_files, incidents, repository, scheduler
 from processes.engine.errors import ServiceError
-from processes.identity import authentication
+from processes.identity import authentication, sessions
 from processes.identity import users as identity
 from processes.mace import demo
 
@@ -58,6 +58,26 @@ def register(app: Flask) -> None:
         except ServiceError as error:
             _fail(error)
         click.echo(f"Password of {username} set.")
+
+    @users.command("sign-out")
+    @click.argument("username")
+    def sign_out(username):
+        """End every web session of a user (a lost laptop, say): each browser must sign in again."""
+        try:
+            ended = sessions.end_all(None, username)
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"{ended} session(s) of {username} ended.")
+
+    @users.command("deactivate")
+    @click.argument("username")
+    def deactivate(username):
+        """Make a user inactive: no sign-in, API tokens refused, every web session ended."""
+        try:
+            ended = sessions.deactivate(None, username)
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"{username} deactivated; {ended} session(s) ended.")
 
     @app.cli.group()
     def tokens():

@@ -94,9 +94,13 @@ def scripts() -> dict:
 
 def web() -> dict:
     """Signed-in sessions, CSRF and the sign-in rate limit of the practitioners' web app."""
+    lifetime = timedelta(hours=_int("SESSION_LIFETIME_HOURS", 12, minimum=1))
     return {
-        # A working day; after it, signing in again. Sessions end with the browser unless within it.
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # Server-side sessions (processes/identity/sessions.py) end after this long unused, and this long at all.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=_int("SESSION_IDLE_MINUTES", 30, minimum=1)),
+        "SESSION_LIFETIME": lifetime,
+        # The cookie's signature is refused past the lifetime too, whatever the table says.
+        "PERMANENT_SESSION_LIFETIME": lifetime,
         "REMEMBER_COOKIE_SECURE": is_production(),
         "REMEMBER_COOKIE_HTTPONLY": True,
         # Checked for every web form in app/web; the bearer-token API under /api/v1 needs none.
@@ -106,6 +110,35 @@ def web() -> dict:
         # Flask-Limiter: in memory by default (per process); a redis:// URL shares counts across processes.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT") or "5 per minute",
+    }
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "true", "yes", "0", "false", "no"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+    return raw in ("1", "true", "yes")
+
+
+def single_sign_on() -> dict:
+    """OpenID Connect single sign-on (off unless an issuer is set) and whether local passwords still work."""
+    oidc = {name: os.environ.get(name, "").strip() or None
+            for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_GROUP_MAP")}
+    client = [oidc[name] for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")]
+    if any(client) and not all(client):
+        raise ConfigError("Single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together.")
+    passwords = _flag("PASSWORD_SIGN_IN", True)
+    if not passwords and not oidc["OIDC_ISSUER"]:
+        raise ConfigError("PASSWORD_SIGN_IN=false needs single sign-on (OIDC_ISSUER) or nobody could sign in.")
+    return {
+        **oidc,
+        "OIDC_SCOPES": os.environ.get("OIDC_SCOPES", "").strip() or "openid email profile",
+        "OIDC_NAME": os.environ.get("OIDC_NAME", "").strip() or "your organisation's account",
+        "OIDC_GROUPS_CLAIM": os.environ.get("OIDC_GROUPS_CLAIM", "").strip() or "groups",
+        "OIDC_TRUST_EMAIL": _flag("OIDC_TRUST_EMAIL", False),
+        "PASSWORD_SIGN_IN": passwords,
     }
 
 
@@ -125,6 +158,7 @@ def load(instance_path: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         **web(),
+        **single_sign_on(),
         "API_TITLE": "MACE pathway API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -14,17 +14,17 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from processes.engine.errors import ServiceError
 from processes.mace import policy
 
-from . import auth, cases, display, meetings, oversight, referrals, tasks
+from . import auth, cases, display, meetings, oversight, referrals, sso, tasks
 
 # The built assets (app/web/static) at /static, and the templates every feature draws with.
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
 # Each feature's endpoints are named under web (web.tasks.inbox): the API's blueprints have names like these.
-for feature in (auth.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp):
+for feature in (auth.bp, sso.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp):
     web.register_blueprint(feature)
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.
-PUBLIC_ENDPOINTS = {"web.auth.sign_in", "web.static", "healthz"}
+PUBLIC_ENDPOINTS = {"web.auth.sign_in", "web.sso.start", "web.sso.callback", "web.static", "healthz"}
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -98,6 +98,7 @@ def _decisions() -> dict[str, policy.Decisions]:
 def register_web(app: Flask) -> None:
     csrf.init_app(app)
     auth.init_app(app)
+    sso.init_app(app)
     display.register(app)
     app.register_blueprint(web)
     app.context_processor(_decisions)

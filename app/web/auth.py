@@ -1,4 +1,5 @@
-"""Signing in and out: Flask-Login sessions over argon2-checked passwords, with a rate limit on attempts."""
+"""Signing in and out: Flask-Login over server-side sessions (identity.sessions) and argon2-checked passwords,
+with a rate limit on attempts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from processes.engine.actors import Actor
-from processes.identity import authentication
+from processes.identity import authentication, sessions
 from processes.identity import users as identity
 
 bp = Blueprint("auth", __name__)
@@ -21,6 +22,8 @@ login_manager.login_view = "web.auth.sign_in"
 login_manager.login_message = None  # the sign-in page says why already
 login_manager.session_protection = "strong"
 limiter = Limiter(key_func=get_remote_address)
+# The cookie's key for the server-side session's id (identity.sessions keeps only its digest).
+SESSION_ID = "sid"
 
 
 @dataclass
@@ -34,13 +37,31 @@ class SignedIn(UserMixin):
         return str(self.actor.id)
 
 
+def _limits() -> sessions.Limits:
+    return sessions.Limits(idle=current_app.config["SESSION_IDLE_TIMEOUT"],
+                           lifetime=current_app.config["SESSION_LIFETIME"])
+
+
 @login_manager.user_loader
 def _load(user_id: str) -> SignedIn | None:
-    actor = identity.actor_for_user(int(user_id)) if user_id.isdigit() else None
-    if actor is None:
-        return None  # left, made inactive, or an id that never was: signed out
-    name = identity.display_name(actor.id)
-    return SignedIn(actor, name or actor.username)
+    # The cookie alone opens nothing: its session must still be live in the table (not signed out, ended by
+    # an administrator, idle too long or too old) and its user active.
+    session_id = session.get(SESSION_ID)
+    found = sessions.resume(session_id, _limits()) if isinstance(session_id, str) else None
+    if found is None or str(found.id) != user_id:
+        return None
+    name = identity.display_name(found.id)
+    return SignedIn(found, name or found.username)
+
+
+def begin(found: Actor) -> None:
+    """Sign the user in on a new server-side session; nothing from before signing in carries over."""
+    session.clear()
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # its CSRF token went with it
+    # Not permanent: the cookie ends with the browser, the server ends the session after its idle timeout or
+    # lifetime, and Flask-Login's strong protection can drop a session whose address or browser changed.
+    session[SESSION_ID] = sessions.start(found.id, _limits())
+    login_user(SignedIn(found, ""))
 
 
 def actor() -> Actor:
@@ -52,7 +73,7 @@ def _account_key() -> str:
     return f"{get_remote_address()}:{request.form.get('username', '').strip().lower()}"
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a path on this site: never an address elsewhere (an open redirect)."""
     if not target:
         return url_for("web.tasks.inbox")
@@ -60,6 +81,13 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("web.tasks.inbox")
     return target
+
+
+def sign_in_options() -> dict:
+    """What the sign-in page offers: single sign-on (its name, when configured) and the password form."""
+    config = current_app.config
+    return {"sso_name": config["OIDC_NAME"] if config["OIDC_ISSUER"] else None,
+            "passwords": config["PASSWORD_SIGN_IN"]}
 
 
 def init_app(app: Flask) -> None:
@@ -73,10 +101,14 @@ def init_app(app: Flask) -> None:
 @limiter.limit("60 per minute", methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     errors: dict[str, str] = {}
     username = request.form.get("username", "").strip()
-    if request.method == "POST":
+    if request.method == "POST" and not current_app.config["PASSWORD_SIGN_IN"]:
+        # Local passwords are switched off: even a right one signs nobody in.
+        errors["sso"] = "Sign in with your organisation's account instead."
+        status = 400
+    elif request.method == "POST":
         password = request.form.get("password", "")
         if not username:
             errors["username"] = "Enter your username"
@@ -85,23 +117,21 @@ def sign_in() -> ResponseReturnValue:
         if not errors:
             found = authentication.authenticate(username, password)
             if found is not None:
-                session.clear()  # a fresh session: nothing from before signing in carries over
-                g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # its CSRF token went with it
-                session.permanent = True
-                login_user(SignedIn(found, ""))
-                return redirect(_safe_next(request.form.get("next")))
+                begin(found)
+                return redirect(safe_next(request.form.get("next")))
             errors["username"] = "Enter a correct username and password"
         status = 400
     else:
         status = 200
     return render_template("sign_in.html", errors=errors, username=username,
-                           next=request.values.get("next", "")), status
+                           next=request.values.get("next", ""), **sign_in_options()), status
 
 
 @bp.post("/sign-out")
 @login_required
 def sign_out() -> ResponseReturnValue:
     authentication.sign_out(actor())
+    sessions.end(session[SESSION_ID])
     logout_user()
     session.clear()
     return redirect(url_for("web.auth.sign_in", signed_out=1))

@@ -1,4 +1,5 @@
-"""Who is acting: areas, users with roles and areas, API tokens, password sign-in and need-to-know access.
+"""Who is acting: areas, users with roles and areas, API tokens, password and single sign-on, web sessions and
+need-to-know access.
 
 It imports the engine's database handle, clock, errors, audit and transactions, and nothing of the pathway.
 """

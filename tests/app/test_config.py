@@ -2,10 +2,11 @@
 
 import re
 import stat
+from datetime import timedelta
 
 import pytest
 
-from app import config
+from app import config, create_app
 
 VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MACE_ENV", "FLASK_ENV", "PATHWAY_KEY")
 
@@ -181,3 +182,57 @@ def test_database_errors_do_not_carry_the_values_they_were_given(app):
         db.session.execute(text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": "Private Childname"})
     db.session.rollback()
     assert "Private Childname" not in str(caught.value), "errors reach logs and Celery failure reports"
+
+
+# Sessions and single sign-on
+
+SSO = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_GROUP_MAP", "PASSWORD_SIGN_IN",
+       "SESSION_IDLE_MINUTES", "SESSION_LIFETIME_HOURS", "OIDC_TRUST_EMAIL")
+
+
+@pytest.fixture
+def no_sso(monkeypatch):
+    for name in SSO:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_sessions_last_30_idle_minutes_and_12_hours_unless_set(tmp_path, monkeypatch, no_sso):
+    settings = config.load(tmp_path)
+    assert settings["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=30)
+    assert settings["SESSION_LIFETIME"] == settings["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=12)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "10")
+    monkeypatch.setenv("SESSION_LIFETIME_HOURS", "8")
+    settings = config.load(tmp_path)
+    assert settings["SESSION_IDLE_TIMEOUT"] == timedelta(minutes=10)
+    assert settings["SESSION_LIFETIME"] == timedelta(hours=8)
+
+
+def test_single_sign_on_is_off_and_passwords_on_unless_set(tmp_path, no_sso):
+    settings = config.load(tmp_path)
+    assert settings["OIDC_ISSUER"] is None and settings["PASSWORD_SIGN_IN"] is True
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"OIDC_ISSUER": "https://login.example.org"}, "OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together"),
+    ({"PASSWORD_SIGN_IN": "false"}, "PASSWORD_SIGN_IN=false needs single sign-on"),
+    ({"PASSWORD_SIGN_IN": "maybe"}, "PASSWORD_SIGN_IN must be true or false"),
+])
+def test_an_incomplete_single_sign_on_setting_is_refused_by_name(tmp_path, monkeypatch, no_sso, variables, message):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize(("group_map", "message"), [
+    ("{not json", "OIDC_GROUP_MAP is not JSON"),
+    ('{"council-admins": {"roles": ["wizard"], "areas": ["north"]}}',
+     "OIDC_GROUP_MAP['council-admins'].roles names unknown role(s): wizard"),
+    ('{"council-admins": {"roles": "admin"}}', "OIDC_GROUP_MAP['council-admins'].roles must be a list"),
+    ('{"council-admins": {"role": ["admin"]}}', "must be an object with only 'roles' and 'areas'"),
+])
+def test_a_bad_group_map_stops_the_app_starting_naming_the_group(database_uri, group_map, message):
+    with pytest.raises(config.ConfigError, match=re.escape(message)):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "OIDC_ISSUER": "https://login.example.org",
+                    "OIDC_CLIENT_ID": "mace", "OIDC_CLIENT_SECRET": "not-a-real-secret",
+                    "OIDC_GROUP_MAP": group_map})

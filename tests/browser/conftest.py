@@ -4,7 +4,6 @@ free loopback port, over its own SQLite file migrated by Alembic. axe-core check
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.web.auth import limiter
@@ -23,6 +21,7 @@ from processes.identity import authentication
 from processes.identity import users as identity
 from tests.support.factories import bundle
 from tests.support.services import skip_or_fail
+from tests.support.web import served
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -37,24 +36,20 @@ class Server:
     url: str
 
 
-def serve(tmp_path_factory, pathway_key: str = PATHWAY) -> Iterator[Server]:
-    """The app on a free loopback port, over a fresh SQLite file; its thread runs in this process, so
-    time_machine moves its clock too."""
+def serve(tmp_path_factory, pathway_key: str = PATHWAY, settings: dict | None = None) -> Iterator[Server]:
+    """The app on a free loopback port, over a fresh SQLite file, with any further `settings`; its thread
+    runs in this process, so time_machine moves its clock too."""
     if not ASSETS.is_file():
         skip_or_fail("The web assets are not built (make setup runs npm ci and npm run build)")
     if not AXE.is_file():
         skip_or_fail("node_modules/axe-core is missing: make setup installs it with npm ci")
     database = tmp_path_factory.mktemp("browser") / "web.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "PATHWAY_KEY": pathway_key,
-                      "SIGN_IN_RATE_LIMIT": "100 per minute"})
+                      "SIGN_IN_RATE_LIMIT": "100 per minute", **(settings or {})})
     with app.app_context():
         upgrade()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
-    yield Server(app, f"http://127.0.0.1:{httpd.server_port}")
-    httpd.shutdown()
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield Server(app, url)
 
 
 @pytest.fixture(scope="session")
