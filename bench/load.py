@@ -3,9 +3,10 @@
 Usage: python bench/load.py [--clients N] [--seconds S] [--quick] [--database-url URL] [--server gunicorn|make-run]
 Prints one name=value per line: completions_per_s, complete_p50_ms/p95/p99, errors (any answer but 200, or
 no answer), the server's CPU per completion under load (its list request included), and, measured first on the
-same server by one client submitting steps whose ids it already knows, the server's CPU per submit alone. With a PostgreSQL URL the server is gunicorn as the compose
-file's web service runs it; without one it is a fresh SQLite file served as `make run` serves it (the Flask
-server with the embedded scheduler). A database it is given is emptied first.
+same server by one client submitting steps whose ids it already knows, the server's CPU per submit alone.
+With a PostgreSQL URL the server is gunicorn as the compose file's web service runs it; without one it is a
+fresh SQLite file served as `make run` serves it (the Flask server with the embedded scheduler). A database it
+is given is emptied first.
 """
 
 from __future__ import annotations
