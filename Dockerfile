@@ -24,6 +24,11 @@ WORKDIR /app
 RUN groupadd --system mace \
     && useradd --system --gid mace --home-dir /app --no-create-home --shell /usr/sbin/nologin mace
 
+# WeasyPrint (subject access PDFs) draws text with Pango, which the slim image lacks.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+
 # Runtime dependencies only (not requirements-dev.txt), in their own layer so code changes rebuild fast.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt

@@ -73,11 +73,11 @@ class CaseFile:
     stages: dict[str, str] = field(default_factory=dict)  # process id -> name, of the stages with open steps
 
 
-def _steps(case_id: int) -> list[HumanTask]:
+def steps_of(case_id: int) -> list[HumanTask]:
     return list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.id)))
 
 
-def _people(user_ids: set[int | None]) -> dict[int, str]:
+def people_named(user_ids: set[int | None]) -> dict[int, str]:
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
@@ -175,10 +175,10 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     """Everything the case page shows (404 for another area's case); the read is audited."""
     case = visible_case(actor, case_id)
     audit.record(actor, "case.view", case_id=case.id)
-    steps = _steps(case.id)
+    steps = steps_of(case.id)
     answers = answers_of(case.id, steps)
     timeline, views, user_ids = _timeline(case.id, steps)
-    people = _people(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
+    people = people_named(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
     for entry in timeline:
         entry.who = people.get(entry.who) if entry.who is not None else None
     plans = [a for a in answers if PLAN_FIELD in a.data]
@@ -201,9 +201,9 @@ class TaskContext:
 def task_context(actor: Actor, task: HumanTask) -> TaskContext:
     """For a task the actor can already see (tasks.get_task audits the read, naming the case)."""
     case = db.session.get(Case, task.case_id)
-    steps = _steps(case.id)
+    steps = steps_of(case.id)
     answers = answers_of(case.id, steps)
-    people = _people({s.completed_by_id for s in steps} | {task.assignee_id, task.completed_by_id})
+    people = people_named({s.completed_by_id for s in steps} | {task.assignee_id, task.completed_by_id})
     return TaskContext(case, db.session.get(Area, case.area_code).name,
                        [a for a in answers if a.step.id != task.id], people,
                        next((a for a in answers if a.step.id == task.id), None))

@@ -17,8 +17,9 @@ from processes.engine.transaction import atomic
 from processes.identity import authentication
 from processes.identity import users as identity
 from processes.identity.models import User
-from processes.mace import cases, meetings
+from processes.mace import cases, meetings, retention
 from processes.mace.contract import BOOKING_VARIABLE
+from processes.mace.models import RetentionReview
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
 
@@ -27,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PATHWAY_FOLDERS = (ROOT / "bpmn", ROOT / "forms")
 # Invented names only: nothing here may come from the seed documents.
 CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder", "south")]
+# Closed years ago and due for review under the retention schedule, so two administrators can try erasure.
+CLOSED_LONG_AGO = ("Robin Retained", "north")
+SECOND_ADMIN = "demo-second-admin"  # erasure needs two administrators: one proposes, another approves
 # A valid, fictional answer for every user task of the pathway, by element id: the demo's cases are walked with
 # them, and the tests override what they route on.
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -102,6 +106,9 @@ def seed(pathway_key: str) -> dict[str, str] | None:
         identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org")
         authentication.set_password(username, DEMO_PASSWORD)
         tokens[username] = identity.create_token(username, "demo")
+    identity.create_user(SECOND_ADMIN, "Demo second administrator", ["admin"], list(AREAS), None)
+    authentication.set_password(SECOND_ADMIN, DEMO_PASSWORD)
+    tokens[SECOND_ADMIN] = identity.create_token(SECOND_ADMIN, "demo")
     repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
     people = {role: Actor.of(identity.get_user(f"demo-{role.replace('_', '-')}")) for role in ROLES}
     for child, area in CHILDREN:
@@ -111,6 +118,7 @@ def seed(pathway_key: str) -> dict[str, str] | None:
         _walk(people, case_id, steps)
         _opened_days_ago(case_id, days_ago)
     _meeting_under_way(people, pathway_key)
+    _closed_long_ago(people, pathway_key)
     meetings.generate_ahead()
     return tokens
 
@@ -138,6 +146,15 @@ def _opened_days_ago(case_id: int, days: int) -> None:
         task.created_at -= shift
         task.due_at = task.due_at - shift if task.due_at else None
         task.next_alert_at = task.next_alert_at - shift if task.next_alert_at else None
+
+
+def _closed_long_ago(people: dict[str, Actor], pathway_key: str) -> None:
+    """A referral withdrawn and closed, its time under the retention schedule then passed, and listed for review."""
+    child, area = CLOSED_LONG_AGO
+    case_id = _referral(people, area, child, pathway_key)
+    runtime.cancel(people["admin"], meetings.running_main(case_id).id, "Referral withdrawn")
+    db.session.get(RetentionReview, case_id).due_on = now().astimezone(UK).date() - timedelta(days=1)
+    retention.list_due(case_id)
 
 
 def _meeting_under_way(people: dict[str, Actor], pathway_key: str) -> None:

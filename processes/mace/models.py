@@ -161,3 +161,25 @@ class OverdueWeek(db.Model):
     area_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     week_end: Mapped[date] = mapped_column(Date, primary_key=True)  # the Monday the week ends on
     overdue: Mapped[int] = mapped_column(Integer)
+
+
+class RetentionReview(db.Model):
+    """A closed case's place on the retention schedule, and what became of it: kept until `due_on`, listed for
+    review once due, proposed for erasure by one administrator, erased on a second's approval.
+
+    Once erased, the row is the record of the erasure: who proposed it, who approved it and when, and no name.
+    """
+
+    __tablename__ = "retention_reviews"
+    __table_args__ = (Index("ix_retention_reviews_status_due", "status", "due_on"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(40))
+    closed_at: Mapped[datetime] = mapped_column(Timestamp)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))  # kept, due, proposed, erased
+    listed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    erased_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from processes.engine.hooks import HOOKS, Hooks
 from processes.identity import users as identity
-from processes.mace import alerts, bookings, cases, contract, drafts, facts, jobs, policy, roles, timescales
+from processes.mace import (
+    alerts,
+    bookings,
+    cases,
+    contract,
+    drafts,
+    facts,
+    jobs,
+    policy,
+    retention,
+    roles,
+    timescales,
+)
 
 NAME = "mace"
 
@@ -34,3 +46,7 @@ def install(hooks: Hooks = HOOKS) -> None:
     hooks.watchers.append(bookings.BookingWatcher())
     # The sweep raises alerts, sends their email and keeps trends and meetings up to date.
     hooks.jobs.update(jobs.JOBS)
+    # retention.json: checked at deploy; a case whose last pathway ends is placed on it, and listed when due.
+    hooks.extensions.append(retention.RetentionFile())
+    hooks.instance_ended.append(retention.place_on_schedule)
+    hooks.jobs["retention"] = retention.JOB

@@ -24,6 +24,8 @@ MEETING_RECORD_OUTCOME = "meeting.record_outcome"  # record a child's MACE 1 out
 REFERRAL_START = "referral.start"
 ALERT_OVERDUE = "alert.overdue"  # told when any step of its areas is overdue
 ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still open past its grace
+RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
+RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -42,7 +44,8 @@ GRANTS: dict[str, frozenset[str]] = {
     "missing_coordinator": frozenset(),
     "process_owner": frozenset({DEFINITION_DEPLOY}),
     # Administrators run the service, so they are not sent the practitioners' alerts nor raise referrals.
-    "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY},
+    "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY, RECORDS_ERASE,
+                                                         RECORDS_EXPORT},
 }
 
 
@@ -66,6 +69,8 @@ class Decisions:
     run_meetings: bool = False  # move cases on and keep the attendance register
     record_outcomes: bool = False
     reassign_tasks: bool = False
+    review_records: bool = False  # the retention review list, and erasure
+    export_records: bool = False  # a child's whole record, for a subject access request
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -79,4 +84,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
         return Decisions()
     return Decisions(actor, start_referral=actor.may(REFERRAL_START), see_oversight=actor.may(OVERSIGHT_VIEW),
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
-                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN))
+                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
+                     review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT))

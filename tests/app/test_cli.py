@@ -10,11 +10,12 @@ import time_machine
 from sqlalchemy import func, select
 
 from processes.engine import bundle_files, runtime
+from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer
 from processes.identity import users as identity
 from processes.identity.models import ApiToken, Area, User
-from processes.mace import demo
+from processes.mace import demo, retention
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.roles import ROLES
@@ -265,7 +266,7 @@ def printed_tokens(output: str) -> dict[str, str]:
 def test_demo_seed_creates_users_pathway_and_cases_once(app):
     first = run(app, "demo", "seed")
     assert first.exit_code == 0, first.output
-    expected_users = {f"demo-{role.replace('_', '-')}" for role in ROLES}
+    expected_users = {f"demo-{role.replace('_', '-')}" for role in ROLES} | {demo.SECOND_ADMIN}
     assert set(db.session.scalars(select(User.username))) == expected_users
     for role in ROLES:
         assert {r.role for r in identity.get_user(f"demo-{role.replace('_', '-')}").roles} == {role}
@@ -275,9 +276,12 @@ def test_demo_seed_creates_users_pathway_and_cases_once(app):
     assert definition.files == bundle_files.read_folder(*PATHWAY_FOLDERS)
 
     children = len(demo.CHILDREN) + len(demo.FURTHER_ON) + len(demo.AT_THE_MEETING)
-    assert count(Case) == children
+    assert count(Case) == children + 1, "and one closed, due for review under the retention schedule"
     assert count(ProcessInstance, ProcessInstance.status == "running") == children
-    open_by_case = {c: [t.element_id for t in open_tasks(c)] for c in db.session.scalars(select(Case.id))}
+    [due] = retention.reviews(Actor.of(identity.get_user("demo-admin")))
+    assert due.case.child_name == demo.CLOSED_LONG_AGO[0] and open_tasks(due.case.id) == []
+    open_by_case = {c: [t.element_id for t in open_tasks(c)] for c in db.session.scalars(select(Case.id))
+                    if c != due.case.id}
     assert all(open_by_case.values()) and len(open_by_case) == children
     assert count(HumanTask, HumanTask.status == "open", HumanTask.due_at < datetime.now(UTC)) >= 3, \
         "a manager's dashboard has overdue steps to show"
@@ -312,4 +316,4 @@ def test_a_demo_seed_that_fails_part_way_leaves_nothing_so_it_can_be_run_again(a
     assert (count(User), count(Area), count(ApiToken), count(ProcessDefinition)) == (0, 0, 0, 0)
     monkeypatch.setitem(app.config, "PATHWAY_KEY", "mace")
     assert run(app, "demo", "seed").exit_code == 0
-    assert count(Case) == len(demo.CHILDREN) + len(demo.FURTHER_ON) + len(demo.AT_THE_MEETING)
+    assert count(Case) == len(demo.CHILDREN) + len(demo.FURTHER_ON) + len(demo.AT_THE_MEETING) + 1  # one closed
