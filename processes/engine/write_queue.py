@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -103,13 +104,22 @@ def commit(session: Session) -> None:
 
 
 def _loaded_values(objects: Iterable[Any]) -> list[tuple[Any, dict[str, Any]]]:
-    """Each object's loaded column values, as they stand once flushed."""
+    """Each object's loaded column values, as they stand once flushed and as reading them back would give them:
+    SQLite returns its times without a zone (they are stored as UTC), so a kept time must not differ in kind
+    from one read in the next request."""
+    naive = db.session.get_bind().dialect.name == "sqlite"
     loaded = []
     for obj in objects:
         state = inspect(obj)
-        loaded.append((obj, {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs
+        loaded.append((obj, {attr.key: _as_read(state.dict[attr.key], naive) for attr in state.mapper.column_attrs
                              if attr.key in state.dict}))
     return loaded
+
+
+def _as_read(value: Any, naive: bool) -> Any:
+    if naive and isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 def _commit_driver(session: Session, driver: Any) -> None:
