@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, text
 
 from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
@@ -23,7 +23,7 @@ from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ScriptFunctionError, WorkflowFailed
 from processes.engine.hooks import HOOKS, InstanceEnded, StepCompleted
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
-from processes.engine.permissions import INSTANCE_CANCEL
+from processes.engine.permissions import INSTANCE_CANCEL, INSTANCE_START, MESSAGE_DELIVER
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
 
@@ -148,12 +148,28 @@ def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor:
 
 @atomic
 def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = None) -> ProcessInstance:
-    """Start the latest version of pathway `key` for a case the actor can see."""
+    """Start the latest version of pathway `key` for a case the actor can see, unless one already runs for it."""
     case = CaseRef(case_id, visible_case_area(actor, case_id))
+    actor.require(INSTANCE_START, "start a pathway")
     _check_data_keys(data or {}, "data")
     definition = repository.require_latest(key)
     _refuse_computed(definition, data or {}, "data")
+    _refuse_second_pathway(case)
     return _start(definition, definition.entry_process_id, case, actor, data or {}, now())
+
+
+def _refuse_second_pathway(case: CaseRef) -> None:
+    """A case runs one main pathway at a time; what a message started (a missing episode) runs beside it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two starts at once find no instance yet: the second waits here until the first commits, then sees it.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:case_id)"), {"case_id": case.id})
+    running = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.case_id == case.id, ProcessInstance.status == "running")
+    ).all()
+    for instance in running:
+        if instance.process_id not in bundles.for_definition(instance.definition).message_starts.values():
+            raise Conflict(f"Case {case.id} already has a running pathway (instance {instance.id}); "
+                           "nothing was started.")
 
 
 def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field: str) -> None:
@@ -273,6 +289,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
     by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
     case = CaseRef(case_id, visible_case_area(actor, case_id))
+    actor.require(MESSAGE_DELIVER, "deliver a message to a pathway")
     _check_data_keys(payload or {}, "payload")
     definition = repository.require_latest(key or _case_pathway_key(case, name))
     forms.validate_message(definition, name, payload or {})
