@@ -133,7 +133,7 @@ def _concerns(answers: list[Answer]) -> dict[str, list[Concern]]:
     return found
 
 
-def _timeline(case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
+def _timeline(actor: Actor, case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
     """Who did what and when: the case's audited changes and the opening of each step, newest first."""
     events = list(db.session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action.not_in(VIEW_ACTIONS))
@@ -142,7 +142,8 @@ def _timeline(case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry]
                               .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(VIEW_ACTIONS))) or 0
     by_id = {s.id: s for s in steps}
     user_ids = {e.user_id for e in events}
-    entries = [TimelineEntry(e.at, e.user_id, e.action, by_id.get(e.human_task_id), None) for e in events]
+    entries = [TimelineEntry(e.at, e.user_id, e.action, by_id.get(e.human_task_id), audit.reason(actor, e))
+               for e in events]
     entries += [TimelineEntry(s.created_at, None, "task.open", s) for s in steps]
     entries.sort(key=lambda e: (e.at, 0 if e.action == "task.open" else 1), reverse=True)
     return entries, views, user_ids
@@ -177,7 +178,7 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     audit.record(actor, "case.view", case_id=case.id)
     steps = _steps(case.id)
     answers = answers_of(case.id, steps)
-    timeline, views, user_ids = _timeline(case.id, steps)
+    timeline, views, user_ids = _timeline(actor, case.id, steps)
     people = _people(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
     for entry in timeline:
         entry.who = people.get(entry.who) if entry.who is not None else None
