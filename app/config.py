@@ -109,6 +109,14 @@ def web() -> dict:
     }
 
 
+def edges() -> dict:
+    """What the app accepts at its edges, and how browsers must reach it."""
+    return {
+        # A year of HTTPS only, in production; 0 sends no Strict-Transport-Security header.
+        "HSTS_SECONDS": _int("HSTS_SECONDS", 31_536_000 if is_production() else 0, minimum=0),
+    }
+
+
 def load(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     url = database_url(instance_path)
@@ -133,4 +141,5 @@ def load(instance_path: Path) -> dict:
         "JSON_SORT_KEYS": False,
         **scheduling(),
         **scripts(),
+        **edges(),
     }

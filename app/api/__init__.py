@@ -29,6 +29,14 @@ def _authenticate():
     return None
 
 
+def _headers(response):
+    """API answers name children: no cache may keep them, and no browser may guess them to be a page."""
+    if is_api_request():
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def is_api_request() -> bool:
     return request.path.startswith(PREFIX)
 
@@ -63,4 +71,5 @@ def register_api(app: Flask) -> None:
     for module in (definitions, cases, tasks, instances, notifications, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)
+    app.after_request(_headers)
     # The app factory routes errors here for API paths (service_error, http_error) and to the web pages otherwise.
