@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, request
+import json
+
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from app import edges
 from processes.engine.errors import ServiceError
 from processes.identity.users import actor_for_token
 
@@ -27,6 +30,36 @@ def _authenticate():
         return response
     g.actor = actor
     return None
+
+
+# Only a deploy carries a whole bundle of diagrams and forms; every other request is a few fields.
+DEPLOY_ENDPOINT = "definitions.Definitions"
+
+
+def _refuse(message: str, errors: dict[str, list[str]]):
+    return jsonify(code="invalid_input", message=message, errors=errors), 400
+
+
+def _check_edges():
+    """Before any view parses it: the body's size (413), how deep its JSON nests, and control characters (400)."""
+    if not is_api_request():
+        return None
+    if request.endpoint == DEPLOY_ENDPOINT and request.method == "POST":
+        request.max_content_length = current_app.config["MAX_DEPLOY_BYTES"]
+    errors = edges.form_errors(request.args, "query.")
+    if request.is_json:
+        limit = current_app.config["MAX_JSON_DEPTH"]
+        too_deep = {"body": [f"Nest lists and objects at most {limit} deep."]}
+        try:
+            body = json.loads(request.get_data(cache=True))  # RequestEntityTooLarge (413) past the size limit
+        except RecursionError:
+            return _refuse("The request body nests too deeply.", too_deep)
+        except ValueError:
+            body = None  # not JSON: the view's parser says so, naming the body
+        if edges.depth(body) > limit:
+            return _refuse("The request body nests too deeply.", too_deep)
+        errors |= edges.control_errors(body)
+    return _refuse("The request has fields to correct.", errors) if errors else None
 
 
 def _headers(response):
@@ -71,5 +104,6 @@ def register_api(app: Flask) -> None:
     for module in (definitions, cases, tasks, instances, notifications, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)
+    app.before_request(_check_edges)
     app.after_request(_headers)
     # The app factory routes errors here for API paths (service_error, http_error) and to the web pages otherwise.

@@ -1,9 +1,13 @@
 """The API's edges: headers on every answer, refused control characters, size and depth limits, sane dates."""
 
 import pytest
+from sqlalchemy import func, select
 
 from app import create_app
+from processes.engine.db import db
 from processes.identity import users as identity
+from processes.mace.models import Case
+from tests.support.factories import bundle
 
 API = "/api/v1"
 
@@ -38,3 +42,68 @@ def test_production_sends_hsts_on_pages_and_api(database_uri, monkeypatch):
     client = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True}).test_client()
     for path in ("/sign-in", f"{API}/tasks", "/healthz"):
         assert client.get(path).headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains", path
+
+
+@pytest.fixture
+def manager(make_actor) -> dict[str, str]:
+    actor = make_actor("team_manager", username="mika-manager")
+    return {"Authorization": f"Bearer {identity.create_token(actor.username)}"}
+
+
+@pytest.mark.parametrize("text", ["Robin\x00Example", "Robin\x1bExample", "Robin\x7f", "Robin\x85"])
+def test_a_control_character_in_a_case_is_a_field_error_and_nothing_is_created(client, referrer, text):
+    response = client.post(f"{API}/cases", json={"area": "north", "child_name": text}, headers=referrer)
+    assert response.status_code == 400
+    assert response.get_json() == {"code": "invalid_input", "message": "The request has fields to correct.",
+                                   "errors": {"child_name": ["Remove the control character (such as NUL) from "
+                                                             "this text."]}}
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_tabs_and_new_lines_are_text_and_kept(client, referrer):
+    response = client.post(f"{API}/cases", json={"area": "north", "child_name": "Robin\tExample"}, headers=referrer)
+    assert response.status_code == 201 and response.get_json()["child_name"] == "Robin\tExample"
+
+
+def test_control_characters_anywhere_are_named_by_their_field(client, referrer, manager):
+    cases = [
+        (f"{API}/instances/1/cancel", {"reason": "dup\x00licate"}, manager, {"reason"}),
+        (f"{API}/tasks/1/reassign", {"username": "harper\x00"}, manager, {"username"}),
+        (f"{API}/cases/1/instances", {"key": "screening", "data": {"notes": ["ok", "bad\x00"]}}, referrer,
+         {"data.notes.1"}),
+        (f"{API}/cases/1/messages", {"name": "missing_episode", "payload": {"wh\x00ere": "x"}}, referrer,
+         {"payload.wh\ufffdere"}),
+    ]
+    for path, body, who, fields in cases:
+        response = client.post(path, json=body, headers=who)
+        assert response.status_code == 400, path
+        assert set(response.get_json()["errors"]) == fields, path
+    stage = client.get(f"{API}/tasks", query_string={"limit": "5\x00"}, headers=referrer)
+    assert stage.status_code == 400 and set(stage.get_json()["errors"]) == {"query.limit"}
+
+
+def test_json_nested_deeper_than_the_limit_is_a_400_not_a_crash(client, referrer):
+    for depth in (33, 1_000, 100_000):
+        body = '{"area": "north", "child_name": "R", "x": ' + "[" * depth + "]" * depth + "}"
+        response = client.post(f"{API}/cases", data=body, content_type="application/json", headers=referrer)
+        assert response.status_code == 400, depth
+        assert response.get_json()["errors"] == {"body": ["Nest lists and objects at most 32 deep."]}
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_a_request_over_the_size_limit_is_a_413_in_json(client, referrer):
+    response = client.post(f"{API}/cases", json={"area": "north", "child_name": "R" * 300_000}, headers=referrer)
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "request_entity_too_large"
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_a_deploy_may_carry_two_megabytes_but_no_more(client, make_actor):
+    owner = {"Authorization": f"Bearer {identity.create_token(make_actor('process_owner').username)}"}
+    padding = "<!-- " + "x" * 1_000_000 + " -->"
+    files = {**bundle("screening"), "notes.bpmn": padding}
+    allowed = client.post(f"{API}/definitions", json={"key": "big", "files": files}, headers=owner)
+    assert allowed.status_code != 413, "a megabyte bundle is within a deploy's limit"
+    files["more.bpmn"] = padding * 2
+    refused = client.post(f"{API}/definitions", json={"key": "big", "files": files}, headers=owner)
+    assert refused.status_code == 413 and refused.get_json()["code"] == "request_entity_too_large"
