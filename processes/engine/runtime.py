@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,8 @@ from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
 
 CASE_AREA = bundles.CASE_AREA
+# One start's data, one step's answers or one message's payload; a form's longest free text is a few thousand words.
+DATA_LIMIT_BYTES = 64 * 1024
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
 _SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
                 "ScriptLimit", "ScriptAborted", "RecursionError"}
@@ -180,10 +183,14 @@ def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field:
 
 
 def _check_data_keys(data: dict[str, Any], field: str) -> None:
-    """Names starting with '_' are reserved for the script sandbox's guards."""
+    """Names starting with '_' are reserved for the script sandbox's guards; and what one start, answer or message
+    brings must stay small, as every later step of the cycle carries it in the instance's saved state."""
     reserved = sorted(k for k in data if not isinstance(k, str) or k.startswith("_"))
     if reserved:
         raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
+    if len(json.dumps(data, default=str)) > DATA_LIMIT_BYTES:
+        raise InvalidInput("Nothing was saved.", {field: [f"Keep this to {DATA_LIMIT_BYTES // 1024} KB of JSON: "
+                                                          "attach long documents elsewhere and refer to them."]})
 
 
 def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> tuple[HumanTask, ProcessInstance]:
@@ -227,8 +234,8 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str
     outcome, say.
     """
     task, instance = _task_for_change(actor, task_id, also_by)
-    forms.validate(instance.definition, task.form, data)
     _check_data_keys(data, "data")
+    forms.validate(instance.definition, task.form, data)
     workflow = _load(instance)
     before = Before.of(workflow)
     spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from processes.engine import bundle as bundles
 from processes.engine import forms, repository, runtime, write_queue
 from processes.engine.actors import Actor
-from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
@@ -21,7 +20,6 @@ from processes.mace.cases import visible_case
 from processes.mace.contract import REFERRER, SCREENING_STEP
 from processes.mace.models import Case
 from processes.mace.policy import REFERRAL_START
-from processes.mace.working_days import UK
 
 
 @dataclass
@@ -64,8 +62,9 @@ def _child_errors(actor: Actor, case_id: int | None, area: str | None, child_nam
         errors["case.child_name"] = ["Enter the child's full name."]
     if area not in actor.areas:
         errors["case.area"] = ["Select the area the child lives in."]
-    if date_of_birth is not None and date_of_birth > now().astimezone(UK).date():
-        errors["case.date_of_birth"] = ["Date of birth must be today or in the past."]
+    born = cases.date_of_birth_error(date_of_birth)
+    if born:
+        errors["case.date_of_birth"] = [born]
     return errors
 
 

@@ -4,7 +4,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from processes.engine import forms
 from processes.engine.db import db
+from processes.engine.models import ProcessInstance
 from processes.identity import users as identity
 from processes.mace.models import Case
 from tests.support.factories import bundle
@@ -107,3 +109,56 @@ def test_a_deploy_may_carry_two_megabytes_but_no_more(client, make_actor):
     files["more.bpmn"] = padding * 2
     refused = client.post(f"{API}/definitions", json={"key": "big", "files": files}, headers=owner)
     assert refused.status_code == 413 and refused.get_json()["code"] == "request_entity_too_large"
+
+
+@pytest.mark.parametrize(("born", "message"), [
+    ("2999-01-01", "Date of birth must be today or in the past."),
+    ("0423-02-24", "Date of birth must be within the last 25 years: check the year."),
+])
+def test_a_date_of_birth_out_of_range_is_a_field_error(client, referrer, born, message):
+    response = client.post(f"{API}/cases", json={"area": "north", "child_name": "R", "date_of_birth": born},
+                           headers=referrer)
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"date_of_birth": [message]}
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+@pytest.fixture
+def case_id(client, referrer, deploy) -> int:
+    deploy("screening")
+    return client.post(f"{API}/cases", json={"area": "north", "child_name": "R", "date_of_birth": "2012-05-17"},
+                       headers=referrer).get_json()["id"]
+
+
+def test_start_data_past_its_limit_is_refused_and_starts_nothing(client, referrer, case_id):
+    data = {"note": "x" * 70_000}
+    response = client.post(f"{API}/cases/{case_id}/instances", json={"key": "screening", "data": data},
+                           headers=referrer)
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {"data": ["Keep this to 64 KB of JSON: attach long documents "
+                                                      "elsewhere and refer to them."]}
+    assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_answers_past_their_limit_are_refused_and_the_step_stays_open(client, referrer, case_id):
+    assert client.post(f"{API}/cases/{case_id}/instances", json={"key": "screening"},
+                       headers=referrer).status_code == 201
+    [task] = client.get(f"{API}/tasks", headers=referrer).get_json()["tasks"]
+    big = client.post(f"{API}/tasks/{task['id']}/complete",
+                      json={"data": {"exploitation_types": ["online"], "concern": "x" * 70_000}}, headers=referrer)
+    assert big.status_code == 400 and list(big.get_json()["errors"]) == ["data"]
+    assert client.get(f"{API}/tasks/{task['id']}", headers=referrer).get_json()["status"] == "open"
+
+
+def test_a_form_date_from_year_0423_or_2999_is_refused_naming_the_field(client, case_id, make_actor):
+    missing = {"Authorization": f"Bearer {identity.create_token(make_actor('missing_coordinator').username)}"}
+    assert client.post(f"{API}/cases/{case_id}/messages", json={"name": "missing_episode", "key": "screening"},
+                       headers=missing).status_code == 200
+    [task] = client.get(f"{API}/tasks", headers=missing).get_json()["tasks"]
+    for offered in ("0423-02-24", "2999-01-01"):
+        response = client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {"offered_on": offered}},
+                               headers=missing)
+        assert response.status_code == 400, offered
+        assert response.get_json()["errors"] == {"offered_on": [forms.range_message()]}, offered
+    assert client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {"offered_on": "2026-11-02"}},
+                       headers=missing).status_code == 200
