@@ -13,6 +13,7 @@ from processes.engine.errors import ServiceError
 from processes.identity.users import actor_for_token
 
 from . import cases, definitions, incidents, instances, notifications, tasks
+from .schemas import ErrorOut
 
 PREFIX = "/api/v1"
 
@@ -95,12 +96,18 @@ def http_error(error: HTTPException):
     return jsonify(code=code, message=error.description), error.code
 
 
+class MaceApi(Api):
+    """flask-smorest's Api documenting the errors as this API sends them (its own default says `code` is a number)."""
+
+    ERROR_SCHEMA = ErrorOut
+
+
 def register_api(app: Flask) -> None:
     app.config.setdefault("API_SPEC_OPTIONS", {
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     })
-    api = Api(app)
+    api = MaceApi(app)
     for module in (definitions, cases, tasks, instances, notifications, incidents):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     app.before_request(_authenticate)

@@ -16,6 +16,18 @@ class UtcDateTime(fields.DateTime):
 KEY = validate.Regexp(KEY_PATTERN, error=KEY_RULE)
 
 
+class ErrorOut(Schema):
+    """Every error the API answers: a code to branch on, a sentence for people, and what to correct."""
+
+    code = fields.String(required=True, metadata={"example": "invalid_input",
+                                                  "description": "A name such as not_found, forbidden, conflict"})
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Field (dotted path) -> what to correct, for invalid input"})
+    problems = fields.List(fields.Dict(), metadata={"description": "For a bundle that cannot be deployed"})
+    element_id = fields.String(allow_none=True, metadata={"description": "The diagram element that failed"})
+
+
 class DeployIn(Schema):
     key = fields.String(required=True, validate=KEY)
     files = fields.Dict(keys=fields.String(validate=validate.Length(1, 255)), values=fields.String(),
