@@ -79,6 +79,18 @@ def service_error(error: ServiceError):
     return jsonify(error.to_dict()), error.status
 
 
+def _flat(messages: dict, prefix: str) -> list[tuple[str, list[str]]]:
+    """marshmallow nests the messages of a dict's keys and a list's items; errors name each by a dotted path."""
+    found = []
+    for name, value in messages.items():
+        path = f"{prefix}{name}" if name != "" else prefix.rstrip(".") or "body"
+        if isinstance(value, dict):
+            found.extend(_flat(value, f"{path}."))
+        else:
+            found.append((path, value))
+    return found
+
+
 def http_error(error: HTTPException):
     """Every API error has one shape, {code, message[, errors]}; other pages keep Flask's own."""
     if not is_api_request():
@@ -89,8 +101,8 @@ def http_error(error: HTTPException):
         if isinstance(messages.get("json"), list):
             return jsonify(code="invalid_input", message="The request body is not valid JSON.",
                            errors={"body": messages["json"]}), 400
-        fields = {f"{loc}.{name}" if loc != "json" else name: msgs
-                  for loc, by_field in messages.items() for name, msgs in by_field.items()}
+        fields = {path: msgs for loc, by_field in messages.items()
+                  for path, msgs in _flat(by_field, "" if loc == "json" else f"{loc}.")}
         return jsonify(code="invalid_input", message="The request has fields to correct.", errors=fields), 400
     code = (error.name or "error").lower().replace(" ", "_")
     return jsonify(code=code, message=error.description), error.code

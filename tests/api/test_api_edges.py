@@ -162,3 +162,15 @@ def test_a_form_date_from_year_0423_or_2999_is_refused_naming_the_field(client, 
         assert response.get_json()["errors"] == {"offered_on": [forms.range_message()]}, offered
     assert client.post(f"{API}/tasks/{task['id']}/complete", json={"data": {"offered_on": "2026-11-02"}},
                        headers=missing).status_code == 200
+
+
+def test_the_document_and_the_api_agree_on_unknown_query_parameters_and_nested_field_errors(client, referrer):
+    unknown = client.get(f"{API}/tasks", query_string={"limt": "5"}, headers=referrer)
+    assert unknown.status_code == 400 and unknown.get_json()["errors"] == {"query.limt": ["Unknown field."]}
+    nameless = client.post(f"{API}/definitions", json={"key": "k", "files": {"": "x"}}, headers=referrer)
+    assert nameless.status_code == 400
+    assert nameless.get_json()["errors"] == {"files.key": ["Length must be between 1 and 255."]}
+    spec = client.get(f"{API}/openapi.json", headers=referrer).get_json()
+    assert spec["components"]["schemas"]["ErrorOut"]["properties"]["code"]["type"] == "string"
+    files = spec["components"]["schemas"]["DeployIn"]["properties"]["files"]
+    assert files["minProperties"] == 1 and "minLength" not in files
