@@ -166,13 +166,18 @@ def _refuse_second_pathway(case: CaseRef) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         # Two starts at once find no instance yet: the second waits here until the first commits, then sees it.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:case_id)"), {"case_id": case.id})
+    running = running_pathway(case.id)
+    if running is not None:
+        raise Conflict(f"Case {case.id} already has a running pathway (instance {running}); nothing was started.")
+
+
+def running_pathway(case_id: int) -> int | None:
+    """The id of the case's running main pathway, if one runs: not what a message started beside it."""
     running = db.session.scalars(
-        select(ProcessInstance).where(ProcessInstance.case_id == case.id, ProcessInstance.status == "running")
+        select(ProcessInstance).where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running")
     ).all()
-    for instance in running:
-        if instance.process_id not in bundles.for_definition(instance.definition).message_starts.values():
-            raise Conflict(f"Case {case.id} already has a running pathway (instance {instance.id}); "
-                           "nothing was started.")
+    return next((i.id for i in running
+                 if i.process_id not in bundles.for_definition(i.definition).message_starts.values()), None)
 
 
 def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field: str) -> None:

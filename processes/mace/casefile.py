@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from processes.engine import audit, forms, serialization
+from processes.engine import audit, forms, runtime, serialization
 from processes.engine import bundle as bundles
 from processes.engine.actors import Actor
 from processes.engine.clock import now
@@ -71,6 +71,7 @@ class CaseFile:
     diagram: diagrams.Diagram | None = None
     main_diagram: diagrams.Diagram | None = None
     stages: dict[str, str] = field(default_factory=dict)  # process id -> name, of the stages with open steps
+    pathway_running: bool = False  # a new referral waits until the running pathway ends
 
 
 def _steps(case_id: int) -> list[HumanTask]:
@@ -185,7 +186,8 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     plans = [a for a in answers if PLAN_FIELD in a.data]
     current, main, stages = _diagrams(steps, process_id)
     return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views,
-                    plans[-1] if plans else None, _concerns(answers), current, main, stages)
+                    plans[-1] if plans else None, _concerns(answers), current, main, stages,
+                    runtime.running_pathway(case.id) is not None)
 
 
 @dataclass

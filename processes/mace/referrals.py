@@ -12,7 +12,7 @@ from processes.engine import bundle as bundles
 from processes.engine import forms, repository, runtime, write_queue
 from processes.engine.actors import Actor
 from processes.engine.db import db
-from processes.engine.errors import InvalidInput, NotFound
+from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.mace import cases
@@ -56,6 +56,9 @@ def _child_errors(actor: Actor, case_id: int | None, area: str | None, child_nam
             visible_case(actor, case_id)
         except NotFound:
             return {"case.case_id": [f"There is no case {case_id} in your areas. Check the case reference."]}
+        if runtime.running_pathway(case_id) is not None:
+            raise Conflict(f"Case {case_id}'s pathway is still running: add what you know to its open steps, "
+                           "or ask a manager to stop it first.")
         return {}
     errors = {}
     if not (child_name or "").strip():

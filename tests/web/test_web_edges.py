@@ -3,7 +3,7 @@
 from sqlalchemy import func, select
 
 from processes.engine.db import db
-from processes.engine.models import AuditEvent, HumanTask
+from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.mace import referrals
 from tests.support.tasks import open_task
 from tests.support.web import csrf_token, signed_in_client
@@ -40,3 +40,21 @@ def test_a_nul_in_a_web_reassign_changes_nothing(app, deploy, make_actor):
     assert refused.status_code == 400 and "from: username." in refused.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(select(HumanTask.assignee_id).where(HumanTask.id == task.id)) is None
+
+
+def test_a_known_child_with_a_running_pathway_is_not_referred_again(app, deploy, make_actor):
+    deploy("screening", key=app.config["PATHWAY_KEY"])
+    referrer = make_actor("referrer", username="rowan")
+    made = referrals.start(referrer, app.config["PATHWAY_KEY"], {"exploitation_types": ["online"], "concern": "X"},
+                           area="north", child_name="Robin Example")
+    client = signed_in_client(app, "rowan")
+    assert "Raise a new referral for this child" not in client.get(f"/cases/{made.case.id}").get_data(as_text=True)
+    form = client.get(f"/referrals/new?case={made.case.id}")
+    sent = client.post(f"/referrals/new?case={made.case.id}",
+                       data={"csrf_token": csrf_token(form), "screening.exploitation_types": "online",
+                             "screening.concern": "Again", "action": "send"})
+    assert sent.status_code == 409
+    html = sent.get_data(as_text=True)
+    assert "The referral was not sent." in html and "pathway is still running" in html and "Again" in html
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
