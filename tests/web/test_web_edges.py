@@ -58,3 +58,11 @@ def test_a_known_child_with_a_running_pathway_is_not_referred_again(app, deploy,
     assert "The referral was not sent." in html and "pathway is still running" in html and "Again" in html
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 1
+
+
+def test_a_form_over_the_size_limit_is_a_413_page(app):
+    client = app.test_client()
+    token = csrf_token(client.get("/sign-in"))
+    response = client.post("/sign-in", data={"username": "x" * 300_000, "password": "x", "csrf_token": token})
+    assert response.status_code == 413
+    assert "That is too much to send" in response.get_data(as_text=True)
