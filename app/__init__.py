@@ -19,6 +19,17 @@ from . import api, cli, config, web
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
+def _send_hsts(app: Flask, seconds: int) -> None:
+    """Production runs behind TLS: browsers told so never try plain HTTP again, for pages and API alike."""
+    value = f"max-age={seconds}; includeSubDomains"
+
+    def add(response):
+        response.headers.setdefault("Strict-Transport-Security", value)
+        return response
+
+    app.after_request(add)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     plugin.install()
     # No app-wide static folder: the web blueprint serves the built assets (app/web/static) at /static.
@@ -37,6 +48,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_error_handler(HTTPException, lambda e: api.http_error(e) if api.is_api_request()
                                else web.error_page(e))
     cli.register(app)
+    if app.config["HSTS_SECONDS"]:
+        _send_hsts(app, app.config["HSTS_SECONDS"])
 
     if app.config["SCHEDULER"] == "embedded":
         # `make run` without Redis: timers, alerts and email are swept in this process.

@@ -142,6 +142,19 @@ def single_sign_on() -> dict:
     }
 
 
+def edges() -> dict:
+    """What the app accepts at its edges, and how browsers must reach it."""
+    return {
+        # A year of HTTPS only, in production; 0 sends no Strict-Transport-Security header.
+        "HSTS_SECONDS": _int("HSTS_SECONDS", 31_536_000 if is_production() else 0, minimum=0),
+        # Bigger requests answer 413: a deploy carries a bundle, anything else a few fields or one form.
+        "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_KB", 256, minimum=1) * 1024,
+        "MAX_DEPLOY_BYTES": _int("MAX_DEPLOY_KB", 2048, minimum=1) * 1024,
+        # Deeper JSON is refused (400) before it is parsed into the schemas: no form nests anywhere near it.
+        "MAX_JSON_DEPTH": _int("MAX_JSON_DEPTH", 32, minimum=2),
+    }
+
+
 def load(instance_path: Path) -> dict:
     instance_path.mkdir(parents=True, exist_ok=True)
     url = database_url(instance_path)
@@ -167,4 +180,5 @@ def load(instance_path: Path) -> dict:
         "JSON_SORT_KEYS": False,
         **scheduling(),
         **scripts(),
+        **edges(),
     }

@@ -3,6 +3,7 @@
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from processes.engine import repository
 
@@ -13,7 +14,7 @@ blp = Blueprint("definitions", __name__, description="Versioned pathway definiti
 
 @blp.route("/definitions")
 class Definitions(MethodView):
-    @blp.arguments(DefinitionQuery, location="query")
+    @blp.arguments(DefinitionQuery, location="query", unknown=RAISE)
     @blp.response(200, DefinitionOut(many=True))
     def get(self, query):
         """List deployed versions, newest first."""

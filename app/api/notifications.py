@@ -3,6 +3,7 @@
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from processes.mace import notifications
 
@@ -13,7 +14,7 @@ blp = Blueprint("notifications", __name__, description="In-app notifications")
 
 @blp.route("/notifications")
 class NotificationList(MethodView):
-    @blp.arguments(NotificationQuery, location="query")
+    @blp.arguments(NotificationQuery, location="query", unknown=RAISE)
     @blp.response(200, NotificationsOut)
     def get(self, query):
         """Your notifications, newest first, and how many are unread (unread=true: only those)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from app import edges
 from processes.engine.clock import aware
 from processes.engine.repository import KEY_PATTERN, KEY_RULE
 
@@ -14,12 +15,37 @@ class UtcDateTime(fields.DateTime):
 
 
 KEY = validate.Regexp(KEY_PATTERN, error=KEY_RULE)
+# Said in the OpenAPI document as a pattern; the API refuses control characters in any text before the schemas run.
+NO_CONTROL = validate.Regexp(edges.NO_CONTROL_PATTERN, error=edges.CONTROL_MESSAGE)
+
+
+def _not_empty(value: dict) -> None:
+    if not value:
+        raise ValidationError("Give at least one.")
+
+
+def text(*limits: validate.Validator, **kwargs) -> fields.String:
+    """A text field without control characters, and with any other limits given."""
+    return fields.String(validate=[*limits, NO_CONTROL], **kwargs)
+
+
+class ErrorOut(Schema):
+    """Every error the API answers: a code to branch on, a sentence for people, and what to correct."""
+
+    code = fields.String(required=True, metadata={"example": "invalid_input",
+                                                  "description": "A name such as not_found, forbidden, conflict"})
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "Field (dotted path) -> what to correct, for invalid input"})
+    problems = fields.List(fields.Dict(), metadata={"description": "For a bundle that cannot be deployed"})
+    element_id = fields.String(allow_none=True, metadata={"description": "The diagram element that failed"})
 
 
 class DeployIn(Schema):
     key = fields.String(required=True, validate=KEY)
-    files = fields.Dict(keys=fields.String(validate=validate.Length(1, 255)), values=fields.String(),
-                        required=True, validate=validate.Length(min=1))
+    # minProperties, not minLength: apispec would document Length on an object as a text's length.
+    files = fields.Dict(keys=text(validate.Length(1, 255)), values=text(), required=True, validate=_not_empty,
+                        metadata={"minProperties": 1})
 
 
 class DefinitionOut(Schema):
@@ -52,8 +78,8 @@ class DefinitionQuery(Schema):
 
 
 class CaseIn(Schema):
-    area = fields.String(required=True)
-    child_name = fields.String(required=True, validate=validate.Length(1, 200))
+    area = text(validate.Length(1, 40), required=True)
+    child_name = text(validate.Length(1, 200), required=True)
     date_of_birth = fields.Date(allow_none=True, load_default=None)
 
 
@@ -119,17 +145,17 @@ class CompleteIn(Schema):
 
 
 class ReassignIn(Schema):
-    username = fields.String(required=True)
+    username = text(validate.Length(1, 80), required=True)
 
 
 class MessageIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 100))
+    name = text(validate.Length(1, 100), required=True)
     payload = fields.Dict(load_default=dict)
     key = fields.String(validate=KEY)
 
 
 class CancelIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(1, 255))
+    reason = text(validate.Length(1, 255), required=True)
 
 
 class TimerOut(Schema):

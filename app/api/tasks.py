@@ -3,6 +3,7 @@
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from processes.engine import runtime, tasks
 
@@ -13,7 +14,7 @@ blp = Blueprint("tasks", __name__, description="User tasks")
 
 @blp.route("/tasks")
 class Inbox(MethodView):
-    @blp.arguments(InboxQuery, location="query")
+    @blp.arguments(InboxQuery, location="query", unknown=RAISE)
     @blp.response(200, InboxOut)
     def get(self, query):
         """Open tasks you can act on, soonest due first (mine=true: only those assigned to you)."""

@@ -11,7 +11,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from processes.engine.errors import ServiceError
+from app import edges
+from processes.engine.errors import InvalidInput, ServiceError
 from processes.mace import policy
 
 from . import auth, cases, display, meetings, oversight, records, referrals, sso, tasks
@@ -47,6 +48,17 @@ def _guard() -> ResponseReturnValue | None:
     return None
 
 
+def _refuse_control_characters() -> None:
+    """No field of any page (sign-in, a filter, a form) may carry a control character: 400, naming the fields."""
+    if not _is_web_request():
+        return
+    errors = edges.form_errors(request.args) | (edges.form_errors(request.form) if request.method in UNSAFE_METHODS
+                                                else {})
+    if errors:
+        raise InvalidInput(f"Remove the control characters (such as NUL) from: {', '.join(sorted(errors))}. "
+                           "Nothing was saved.", errors)
+
+
 def _headers(response):
     if not _is_web_request():
         return response
@@ -72,6 +84,7 @@ ERROR_PAGES = {
     404: ("Page not found", "If you typed the web address, check it is correct. "
                             "A case or task of an area you do not work in is not shown."),
     409: ("Someone else changed this first", "Go back, reload the page and try again."),
+    413: ("That is too much to send", "Go back and send less: shorter answers, or fewer at once."),
     429: ("Too many attempts", "Wait a minute, then try again."),
 }
 
@@ -103,5 +116,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(web)
     app.context_processor(_decisions)
     app.before_request(_guard)
+    app.before_request(_refuse_control_characters)
     app.after_request(_headers)
 

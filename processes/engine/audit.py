@@ -6,8 +6,12 @@ from processes.engine import write_queue
 from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.models import AuditEvent
+from processes.engine.permissions import INSTANCE_CANCEL
 
 _INSERT = insert(AuditEvent.__table__).inline()
+# Actions whose detail is free text a person wrote (why a pathway was stopped, which may name anyone), and the
+# permission needed to read it: those who may stop a pathway read why one was stopped; others see that it was.
+_REASONS = {"instance.cancel": INSTANCE_CANCEL}
 
 
 def record(actor: Actor | None, action: str, *, case_id: int | None = None, instance_id: int | None = None,
@@ -26,3 +30,14 @@ def record_each(actor: Actor, action: str, case_ids: set[int]) -> None:
              "human_task_id": None, "detail": None} for case_id in sorted(case_ids)]
     if rows:
         write_queue.queue(_INSERT, rows)
+
+
+def reason(actor: Actor, event: AuditEvent) -> str | None:
+    """The free-text reason an event was given, for those whose permission lets them read it; else None."""
+    needed = _REASONS.get(event.action)
+    return event.detail if needed is not None and actor.may(needed) else None
+
+
+def shown_detail(actor: Actor, event: AuditEvent) -> str | None:
+    """An event's detail as this actor may read it: the element or version it names, and reasons only as above."""
+    return reason(actor, event) if event.action in _REASONS else event.detail

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from jsonschema import FormatChecker
 from jsonschema.validators import validator_for
 
 from processes.engine import bundle as bundles
+from processes.engine.clock import now
 from processes.engine.errors import InvalidInput
 from processes.engine.models import ProcessDefinition
 
@@ -38,6 +40,35 @@ def form_of_step(definition: ProcessDefinition, element_id: str) -> str | None:
 
 
 _validators: dict[tuple[str, str], Any] = {}
+# Dates a person records (an interview held, a plan's review) are of this case's lifetime: a year 0423 or 2999
+# is a slip of the keyboard, and a year past 9999 cannot even be stored.
+EARLIEST_YEAR = 1900
+YEARS_AHEAD = 10
+_FORMATS = FormatChecker()
+
+
+def _in_range(day: date) -> bool:
+    return EARLIEST_YEAR <= day.year <= now().year + YEARS_AHEAD
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _sane_date(value: object) -> bool:
+    return not isinstance(value, str) or _in_range(date.fromisoformat(value))
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _sane_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value)
+    return parsed.tzinfo is not None and _in_range(parsed.date())
+
+
+_DATES = {"date", "date-time"}
+
+
+def range_message() -> str:
+    return f"Enter a real date, from {EARLIEST_YEAR} to {now().year + YEARS_AHEAD}."
 
 
 def _validator(definition: ProcessDefinition, form: str):
@@ -45,7 +76,7 @@ def _validator(definition: ProcessDefinition, form: str):
     key = (definition.content_hash, form)
     if key not in _validators:
         schema = schema_for(definition, form)
-        _validators[key] = validator_for(schema)(schema, format_checker=FormatChecker())
+        _validators[key] = validator_for(schema)(schema, format_checker=_FORMATS)
     return _validators[key]
 
 
@@ -85,6 +116,8 @@ def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None
             path = ".".join(filter(None, [path, error.message.split("'")[1]]))
         elif error.validator == "additionalProperties":
             path = path or "data"
-        errors.setdefault(path or "data", []).append(error.message)
+        message = range_message() if error.validator == "format" and error.validator_value in _DATES else \
+            error.message
+        errors.setdefault(path or "data", []).append(message)
     if errors:
         raise InvalidInput(f"The form has {len(errors)} field(s) to correct.", errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -21,11 +22,23 @@ class InstanceState:
     timers: list[Timer]
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row as the reader may see it (a cancel reason only for those who may cancel)."""
+
+    at: datetime
+    user_id: int | None
+    action: str
+    instance_id: int | None
+    human_task_id: int | None
+    detail: str | None
+
+
 @dataclass
 class CaseHistory:
     instances: list[ProcessInstance]
     steps: list[HumanTask]
-    audit: list[AuditEvent]
+    audit: list[AuditEntry]
 
 
 @atomic
@@ -49,5 +62,6 @@ def case_history(actor: Actor, case_id: int) -> CaseHistory:
         list(db.session.scalars(select(ProcessInstance).where(ProcessInstance.case_id == case_id)
                                 .order_by(ProcessInstance.id))),
         list(db.session.scalars(select(HumanTask).where(HumanTask.case_id == case_id).order_by(HumanTask.id))),
-        list(db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))),
+        [AuditEntry(e.at, e.user_id, e.action, e.instance_id, e.human_task_id, audit.shown_detail(actor, e))
+         for e in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id))],
     )

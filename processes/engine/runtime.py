@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -13,7 +14,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select, text
 
 from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
@@ -24,11 +25,13 @@ from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ScriptFunctionError, WorkflowFailed
 from processes.engine.hooks import HOOKS, InstanceEnded, StepCompleted
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
-from processes.engine.permissions import INSTANCE_CANCEL
+from processes.engine.permissions import INSTANCE_CANCEL, INSTANCE_START, MESSAGE_DELIVER
 from processes.engine.transaction import atomic
 from processes.engine.workflow_sync import Before, CaseRef
 
 CASE_AREA = bundles.CASE_AREA
+# One start's data, one step's answers or one message's payload; a form's longest free text is a few thousand words.
+DATA_LIMIT_BYTES = 64 * 1024
 # Error types whose message names code (a variable, a module, a rule), never values from a child's record.
 _SAFE_DETAIL = {"NameError", "ImportError", "ModuleNotFoundError", "ScriptRejected", "SyntaxError", "AttributeError",
                 "ScriptLimit", "ScriptAborted", "RecursionError"}
@@ -149,12 +152,33 @@ def _start(definition: ProcessDefinition, process_id: str, case: CaseRef, actor:
 
 @atomic
 def start(actor: Actor, case_id: int, key: str, data: dict[str, Any] | None = None) -> ProcessInstance:
-    """Start the latest version of pathway `key` for a case the actor can see."""
+    """Start the latest version of pathway `key` for a case the actor can see, unless one already runs for it."""
     case = CaseRef(case_id, visible_case_area(actor, case_id))
+    actor.require(INSTANCE_START, "start a pathway")
     _check_data_keys(data or {}, "data")
     definition = repository.require_latest(key)
     _refuse_computed(definition, data or {}, "data")
+    _refuse_second_pathway(case)
     return _start(definition, definition.entry_process_id, case, actor, data or {}, now())
+
+
+def _refuse_second_pathway(case: CaseRef) -> None:
+    """A case runs one main pathway at a time; what a message started (a missing episode) runs beside it."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two starts at once find no instance yet: the second waits here until the first commits, then sees it.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:case_id)"), {"case_id": case.id})
+    running = running_pathway(case.id)
+    if running is not None:
+        raise Conflict(f"Case {case.id} already has a running pathway (instance {running}); nothing was started.")
+
+
+def running_pathway(case_id: int) -> int | None:
+    """The id of the case's running main pathway, if one runs: not what a message started beside it."""
+    running = db.session.scalars(
+        select(ProcessInstance).where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running")
+    ).all()
+    return next((i.id for i in running
+                 if i.process_id not in bundles.for_definition(i.definition).message_starts.values()), None)
 
 
 def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field: str) -> None:
@@ -165,10 +189,14 @@ def _refuse_computed(definition: ProcessDefinition, data: dict[str, Any], field:
 
 
 def _check_data_keys(data: dict[str, Any], field: str) -> None:
-    """Names starting with '_' are reserved for the script sandbox's guards."""
+    """Names starting with '_' are reserved for the script sandbox's guards; and what one start, answer or message
+    brings must stay small, as every later step of the cycle carries it in the instance's saved state."""
     reserved = sorted(k for k in data if not isinstance(k, str) or k.startswith("_"))
     if reserved:
         raise InvalidInput("Data names may not start with '_'.", {field: [f"Rename: {', '.join(map(str, reserved))}."]})
+    if len(json.dumps(data, default=str)) > DATA_LIMIT_BYTES:
+        raise InvalidInput("Nothing was saved.", {field: [f"Keep this to {DATA_LIMIT_BYTES // 1024} KB of JSON: "
+                                                          "attach long documents elsewhere and refer to them."]})
 
 
 @cache
@@ -219,8 +247,8 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str
     outcome, say.
     """
     task, instance = _task_for_change(actor, task_id, also_by)
-    forms.validate(instance.definition, task.form, data)
     _check_data_keys(data, "data")
+    forms.validate(instance.definition, task.form, data)
     workflow = _load(instance)
     before = Before.of(workflow)
     spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)
@@ -281,6 +309,7 @@ def deliver_message(actor: Actor, case_id: int, name: str, payload: dict[str, An
     """Deliver a message (e.g. "missing_episode") to a case: to the instances waiting for it, or else
     by starting the bundle's process whose start event listens for it. Returns the instances moved on."""
     case = CaseRef(case_id, visible_case_area(actor, case_id))
+    actor.require(MESSAGE_DELIVER, "deliver a message to a pathway")
     _check_data_keys(payload or {}, "payload")
     definition = repository.require_latest(key or _case_pathway_key(case, name))
     forms.validate_message(definition, name, payload or {})

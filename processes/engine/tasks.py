@@ -119,11 +119,11 @@ def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
     if HOOKS.actors is None:
         raise RuntimeError("No actor directory is registered: install a pathway's hooks first.")
     assignee = HOOKS.actors.by_username(username)
-    if assignee is None:
-        raise InvalidInput("The task was not reassigned.", {"username": [f"No active user '{username}'."]})
-    if task.role not in assignee.roles or task.area_code not in assignee.areas:
+    # One answer whether the user is unknown, inactive, in another area or of another role: a manager learns
+    # nothing of who exists beyond their own areas.
+    if assignee is None or task.role not in assignee.roles or task.area_code not in assignee.areas:
         raise InvalidInput("The task was not reassigned.",
-                           {"username": [f"'{username}' does not hold the role {task.role} in this area."]})
+                           {"username": [f"No active user '{username}' holds the role {task.role} in this area."]})
     _assign(actor, task, assignee.id, task.assignee_id, "task.reassign")
     return task
 

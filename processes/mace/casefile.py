@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from processes.engine import audit, forms, serialization
+from processes.engine import audit, forms, runtime, serialization
 from processes.engine import bundle as bundles
 from processes.engine.actors import Actor
 from processes.engine.clock import now
@@ -71,6 +71,7 @@ class CaseFile:
     diagram: diagrams.Diagram | None = None
     main_diagram: diagrams.Diagram | None = None
     stages: dict[str, str] = field(default_factory=dict)  # process id -> name, of the stages with open steps
+    pathway_running: bool = False  # a new referral waits until the running pathway ends
 
 
 def steps_of(case_id: int) -> list[HumanTask]:
@@ -133,7 +134,7 @@ def _concerns(answers: list[Answer]) -> dict[str, list[Concern]]:
     return found
 
 
-def _timeline(case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
+def _timeline(actor: Actor, case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
     """Who did what and when: the case's audited changes and the opening of each step, newest first."""
     events = list(db.session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action.not_in(VIEW_ACTIONS))
@@ -142,7 +143,8 @@ def _timeline(case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry]
                               .where(AuditEvent.case_id == case_id, AuditEvent.action.in_(VIEW_ACTIONS))) or 0
     by_id = {s.id: s for s in steps}
     user_ids = {e.user_id for e in events}
-    entries = [TimelineEntry(e.at, e.user_id, e.action, by_id.get(e.human_task_id), None) for e in events]
+    entries = [TimelineEntry(e.at, e.user_id, e.action, by_id.get(e.human_task_id), audit.reason(actor, e))
+               for e in events]
     entries += [TimelineEntry(s.created_at, None, "task.open", s) for s in steps]
     entries.sort(key=lambda e: (e.at, 0 if e.action == "task.open" else 1), reverse=True)
     return entries, views, user_ids
@@ -177,14 +179,15 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     audit.record(actor, "case.view", case_id=case.id)
     steps = steps_of(case.id)
     answers = answers_of(case.id, steps)
-    timeline, views, user_ids = _timeline(case.id, steps)
+    timeline, views, user_ids = _timeline(actor, case.id, steps)
     people = people_named(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
     for entry in timeline:
         entry.who = people.get(entry.who) if entry.who is not None else None
     plans = [a for a in answers if PLAN_FIELD in a.data]
     current, main, stages = _diagrams(steps, process_id)
     return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views,
-                    plans[-1] if plans else None, _concerns(answers), current, main, stages)
+                    plans[-1] if plans else None, _concerns(answers), current, main, stages,
+                    runtime.running_pathway(case.id) is not None)
 
 
 @dataclass

@@ -11,6 +11,22 @@ from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.transaction import atomic
 from processes.mace.models import Case
+from processes.mace.working_days import UK
+
+# The pathway is for children and young people: up to 25 with special needs or leaving care.
+OLDEST_AGE = 25
+
+
+def date_of_birth_error(date_of_birth: date | None) -> str | None:
+    """Why a date of birth cannot be right (in the future, or of someone older than the pathway serves)."""
+    if date_of_birth is None:
+        return None
+    today = now().astimezone(UK).date()
+    if date_of_birth > today:
+        return "Date of birth must be today or in the past."
+    if date_of_birth.year < today.year - OLDEST_AGE - 1:
+        return f"Date of birth must be within the last {OLDEST_AGE} years: check the year."
+    return None
 
 
 @atomic
@@ -19,6 +35,9 @@ def create(actor: Actor, area: str, child_name: str, date_of_birth: date | None 
         raise InvalidInput("The case was not created.", {"area": [f"You do not work in the area '{area}'."]})
     if not child_name.strip():
         raise InvalidInput("The case was not created.", {"child_name": ["Enter the child's name."]})
+    born = date_of_birth_error(date_of_birth)
+    if born:
+        raise InvalidInput("The case was not created.", {"date_of_birth": [born]})
     case = Case(area_code=area, child_name=child_name.strip(), date_of_birth=date_of_birth,
                 created_at=now(), created_by_id=actor.id)
     db.session.add(case)

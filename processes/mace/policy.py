@@ -11,6 +11,8 @@ from processes.engine.permissions import (
     DEFINITION_DEPLOY,
     INCIDENT_RETRY,
     INSTANCE_CANCEL,
+    INSTANCE_START,
+    MESSAGE_DELIVER,
     TASK_REASSIGN,
     TASK_SEE_AREA,
 )
@@ -21,7 +23,7 @@ OVERSIGHT_VIEW = "oversight.view"  # the overdue dashboard, bottlenecks and quar
 MEETING_VIEW = "meeting.view"  # MACE 1 meetings: list, agenda, register, summary, invitation
 MEETING_MANAGE = "meeting.manage"  # move a case to a later meeting, keep the attendance register
 MEETING_RECORD_OUTCOME = "meeting.record_outcome"  # record a child's MACE 1 outcome, whoever's step it is
-REFERRAL_START = "referral.start"
+REFERRAL_START = INSTANCE_START  # raising a referral is how a child's pathway starts, on the web or the API
 ALERT_OVERDUE = "alert.overdue"  # told when any step of its areas is overdue
 ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still open past its grace
 RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
@@ -33,17 +35,19 @@ RUNS_MEETINGS = frozenset({MEETING_MANAGE, MEETING_RECORD_OUTCOME})
 
 # Role -> what it may do beyond the steps of its own lane. Every role of ROLES has a row, even an empty one.
 GRANTS: dict[str, frozenset[str]] = {
-    "referrer": frozenset({REFERRAL_START}),
+    # Those who meet the child report a missing episode: the referrer, the allocated worker and the coordinator.
+    "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
-    "allocated_worker": frozenset(),
+    "allocated_worker": frozenset({MESSAGE_DELIVER}),
     "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
     "core_member": frozenset(),
     "business_support": OVERSEES | RUNS_MEETINGS,
-    "missing_coordinator": frozenset(),
+    "missing_coordinator": frozenset({MESSAGE_DELIVER}),
     "process_owner": frozenset({DEFINITION_DEPLOY}),
-    # Administrators run the service, so they are not sent the practitioners' alerts nor raise referrals.
+    # Administrators run the service, so they are not sent the practitioners' alerts, nor start pathways or
+    # report what happened to a child.
     "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY, RECORDS_ERASE,
                                                          RECORDS_EXPORT},
 }

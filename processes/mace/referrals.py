@@ -11,9 +11,8 @@ from sqlalchemy import select
 from processes.engine import bundle as bundles
 from processes.engine import forms, repository, runtime, write_queue
 from processes.engine.actors import Actor
-from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import InvalidInput, NotFound
+from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.mace import cases
@@ -21,7 +20,6 @@ from processes.mace.cases import visible_case
 from processes.mace.contract import REFERRER, SCREENING_STEP
 from processes.mace.models import Case
 from processes.mace.policy import REFERRAL_START
-from processes.mace.working_days import UK
 
 
 @dataclass
@@ -58,14 +56,18 @@ def _child_errors(actor: Actor, case_id: int | None, area: str | None, child_nam
             visible_case(actor, case_id)
         except NotFound:
             return {"case.case_id": [f"There is no case {case_id} in your areas. Check the case reference."]}
+        if runtime.running_pathway(case_id) is not None:
+            raise Conflict(f"Case {case_id}'s pathway is still running: add what you know to its open steps, "
+                           "or ask a manager to stop it first.")
         return {}
     errors = {}
     if not (child_name or "").strip():
         errors["case.child_name"] = ["Enter the child's full name."]
     if area not in actor.areas:
         errors["case.area"] = ["Select the area the child lives in."]
-    if date_of_birth is not None and date_of_birth > now().astimezone(UK).date():
-        errors["case.date_of_birth"] = ["Date of birth must be today or in the past."]
+    born = cases.date_of_birth_error(date_of_birth)
+    if born:
+        errors["case.date_of_birth"] = [born]
     return errors
 
 

@@ -149,3 +149,16 @@ def test_a_write_based_on_a_stale_read_is_a_conflict_and_changes_nothing(app, ca
     assert "pipeline" not in caplog.text
     write_as_of(before[1])
     assert snapshot(instance_id)[1] == before[1] + 1
+
+
+def test_simultaneous_starts_for_one_child_start_one_pathway(app, make_actor, deploy):
+    deploy("screening")
+    referrers = [make_actor("referrer") for _ in range(3)]
+    for _ in range(ROUNDS):
+        case = cases.create(referrers[0], "north", "Race Child")
+        db.session.commit()
+        outcomes = race(app, [lambda a=a, c=case.id: runtime.start(a, c, "screening") for a in referrers])
+        assert outcomes == ["conflict", "conflict", "ok"]
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(ProcessInstance)
+                                 .where(ProcessInstance.case_id == case.id)) == 1

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from processes.engine import runtime, serialization, tasks
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.errors import Forbidden, InvalidInput, NotFound
+from processes.engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.identity import authentication
 from processes.identity.users import get_user
@@ -76,6 +76,9 @@ def test_a_referral_that_fails_after_the_case_is_made_leaves_nothing(pathway, pe
 
 def test_a_referral_for_a_known_child_reuses_their_case_but_never_another_areas(pathway, people, make_actor):
     first = refer(people)
+    with pytest.raises(Conflict, match="pathway is still running"):
+        referrals.start(people["referrer"], "mace", SCREENING, case_id=first.case.id)
+    runtime.cancel(people["manager"], first.instance.id, "Referred again with more detail")
     again = referrals.start(people["referrer"], "mace", SCREENING, case_id=first.case.id)
     assert again.case.id == first.case.id and again.instance.id != first.instance.id
     south_case = refer({"referrer": make_actor("referrer", areas=("south",))}, area="south")
