@@ -32,6 +32,22 @@ ACTIONS = {
     "incident.retry": "Failed step retried",
     "booking.move": "Moved to a later MACE 1 meeting",
     "instance.variables": "Pathway details changed",
+    "case.view": "Case page viewed",
+    "case.list": "Shown in a task list",
+    "case.history.view": "History read through the API",
+    "task.view": "Step viewed",
+    "instance.view": "Pathway state read through the API",
+    "dashboard.view": "Shown on the oversight dashboard",
+    "dashboard.export": "Shown in an oversight export",
+    "meeting.view": "Shown on a MACE 1 agenda",
+    "meeting.item.view": "Opened on a MACE 1 agenda",
+    "meeting.summary.view": "Shown in a MACE 1 outcome summary",
+    "audit.search": "Shown in an audit search",
+    "audit.export": "Shown in an audit export",
+    "case.denied": "Refused: asked for from outside the area",
+    "task.denied": "Refused: a step asked for by someone who may not see it",
+    "instance.denied": "Refused: pathway state asked for from outside the area",
+    "meeting.denied": "Refused: a meeting asked for from outside its area",
 }
 
 

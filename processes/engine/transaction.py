@@ -90,5 +90,6 @@ def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             time.sleep(0.005 * (attempt + 1))
         except BaseException:
             db.session.rollback()
+            write_queue.send_kept(db.session)  # a refusal's own audit row survives the refusal
             raise
     raise AssertionError("unreachable")

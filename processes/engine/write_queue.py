@@ -20,6 +20,7 @@ from sqlalchemy.sql import Executable
 from processes.engine.db import db
 
 _QUEUE = "mace_write_queue"
+_KEPT = "mace_write_queue_kept"
 
 
 class _AbortedPipelineNotice(logging.Filter):
@@ -41,6 +42,20 @@ def queue(statement: Executable, params: Params = None) -> None:
     build statements once where you can: a statement object caches its compiled SQL.
     """
     db.session.info.setdefault(_QUEUE, []).append((statement, params))
+
+
+def queue_kept(statement: Executable, params: Params = None) -> None:
+    """Like `queue`, but written even when the change fails: the record of a refused request must outlive
+    the refusal's rollback (see `send_kept`)."""
+    db.session.info.setdefault(_KEPT, []).append((statement, params))
+
+
+def send_kept(session: Session) -> None:
+    """After a rollback, write and commit on their own what `queue_kept` held back."""
+    writes = session.info.pop(_KEPT, None)
+    if writes:
+        _send(session, writes)
+        session.commit()
 
 
 def update_row(obj: Any, versioned: bool = False, **values: Any) -> None:
@@ -72,7 +87,7 @@ def _update_statement(table: Table, key: Column, names: tuple[str, ...], version
 
 def commit(session: Session) -> None:
     """Send the queued writes and COMMIT; where the driver can pipeline (psycopg), as one round trip."""
-    writes = session.info.pop(_QUEUE, None)
+    writes = (session.info.pop(_QUEUE, None) or []) + (session.info.pop(_KEPT, None) or [])
     if not writes:
         session.commit()
         return
@@ -110,8 +125,10 @@ def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _send_before_any_commit(session: Session) -> None:
-    # A commit outside `commit()` (a test, a shell) must still write what was queued.
-    writes = session.info.pop(_QUEUE, None)
+    # A commit outside `commit()` (a test, a shell) must still write what was queued; a successful change
+    # writes what was kept for a refusal with the rest.
+    writes = session.info.pop(_QUEUE, None) or []
+    writes += session.info.pop(_KEPT, None) or []
     if writes:
         _send(session, writes)
 

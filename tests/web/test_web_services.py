@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from processes.engine import runtime, serialization, tasks
 from processes.engine.clock import now
@@ -111,6 +111,28 @@ def test_worklists_split_mine_available_and_team_with_counts(pathway, people):
     with pytest.raises(Forbidden):
         worklists.worklist(people["hub"], "team")
     assert "case.list" in audit_actions(second.case.id), "seeing a child's name in a list is recorded"
+
+
+def test_a_list_audits_every_child_shown_with_one_statement(pathway, people):
+    shown = {refer(people, f"Child {n}").case.id for n in range(3)}
+    sent: list[str] = []
+
+    def watch(_conn, _cursor, statement, *_args):
+        if "audit_events" in statement:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        worklists.worklist(people["manager"], "team")
+        tasks.inbox(people["hub"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)
+    assert len(sent) == 2, "one INSERT per list, however many children it shows"
+    for detail in (None, "tasks API"):
+        rows = db.session.scalars(select(AuditEvent.case_id).where(AuditEvent.action == "case.list",
+                                                                   AuditEvent.detail.is_(detail) if detail is None
+                                                                   else AuditEvent.detail == detail))
+        assert set(rows) == shown
 
 
 def test_worklists_put_overdue_first_and_filter_by_stage_area_and_due(pathway, people):
