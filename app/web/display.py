@@ -48,6 +48,18 @@ ACTIONS = {
     "task.denied": "Refused: a step asked for by someone who may not see it",
     "instance.denied": "Refused: pathway state asked for from outside the area",
     "meeting.denied": "Refused: a meeting asked for from outside its area",
+    "user.sign_in": "Signed in",
+    "user.sign_in_failed": "Sign-in refused",
+    "user.sign_out": "Signed out",
+    "definition.deploy": "Pathway version deployed",
+    "meetings.view": "MACE 1 meetings listed",
+    "meeting.register.view": "Attendance register viewed",
+    "meeting.attendance": "Attendance recorded",
+    "meeting.invitation": "Meeting invitation downloaded",
+    "bottlenecks.view": "Bottlenecks viewed",
+    "trends.view": "Quarterly trends viewed",
+    "incident.open": "A background step failed",
+    "incident.resolve": "Failed step resolved",
 }
 
 

@@ -24,6 +24,7 @@ MEETING_RECORD_OUTCOME = "meeting.record_outcome"  # record a child's MACE 1 out
 REFERRAL_START = "referral.start"
 ALERT_OVERDUE = "alert.overdue"  # told when any step of its areas is overdue
 ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still open past its grace
+AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -43,6 +44,9 @@ GRANTS: dict[str, frozenset[str]] = {
     "process_owner": frozenset({DEFINITION_DEPLOY}),
     # Administrators run the service, so they are not sent the practitioners' alerts nor raise referrals.
     "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY},
+    # Information governance: who saw or changed which child's record. Apart from running the service, so an
+    # administrator cannot quietly read the log of their own actions.
+    "auditor": frozenset({AUDIT_VIEW}),
 }
 
 
@@ -66,6 +70,7 @@ class Decisions:
     run_meetings: bool = False  # move cases on and keep the attendance register
     record_outcomes: bool = False
     reassign_tasks: bool = False
+    search_audit: bool = False
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -79,4 +84,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
         return Decisions()
     return Decisions(actor, start_referral=actor.may(REFERRAL_START), see_oversight=actor.may(OVERSIGHT_VIEW),
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
-                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN))
+                     record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
+                     search_audit=actor.may(AUDIT_VIEW))

@@ -1,4 +1,5 @@
-"""On PostgreSQL, a trigger refuses every UPDATE, DELETE and TRUNCATE of audit_events, whatever the client
+"""On PostgreSQL, a trigger refuses every UPDATE, DELETE and TRUNCATE of audit_events, whatever the client;
+on both databases, indexes for the audit search (newest first, and by user)
 
 The ORM hook on AuditEvent only stops the app's own objects; raw SQL, a shell or another client could still
 rewrite the evidence. SQLite has no roles or trusted clients to guard against, so it keeps the hook alone.
@@ -19,6 +20,8 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index('ix_audit_events_at', 'audit_events', ['at'])
+    op.create_index('ix_audit_events_user_at', 'audit_events', ['user_id', 'at'])
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.execute("""
@@ -35,8 +38,9 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
-    op.execute("DROP TRIGGER audit_events_no_change ON audit_events")
-    op.execute("DROP FUNCTION audit_events_append_only()")
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
+        op.execute("DROP TRIGGER audit_events_no_change ON audit_events")
+        op.execute("DROP FUNCTION audit_events_append_only()")
+    op.drop_index('ix_audit_events_user_at', 'audit_events')
+    op.drop_index('ix_audit_events_at', 'audit_events')
