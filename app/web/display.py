@@ -44,6 +44,8 @@ ACTIONS = {
     "meeting.summary.view": "Shown in a MACE 1 outcome summary",
     "audit.search": "Shown in an audit search",
     "audit.export": "Shown in an audit export",
+    "notification.list": "Named in a list of alerts",
+    "incident.list": "Named in the failed background steps",
     "case.denied": "Refused: asked for from outside the area",
     "task.denied": "Refused: a step asked for by someone who may not see it",
     "instance.denied": "Refused: pathway state asked for from outside the area",

@@ -28,7 +28,7 @@ from processes.mace.models import Case
 # Reads of the record, and the lists, pages and exports the child was shown in: listed apart from the changes.
 VIEW_ACTIONS = ("case.view", "case.list", "case.history.view", "task.view", "instance.view", "dashboard.view",
                 "dashboard.export", "meeting.view", "meeting.item.view", "meeting.summary.view", "audit.search",
-                "audit.export")
+                "audit.export", "notification.list", "incident.list")
 SEEN_SHOWN = 50  # the latest times the child was seen, on the case page; the audit search has them all
 
 
