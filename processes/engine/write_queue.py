@@ -45,17 +45,9 @@ def queue(statement: Executable, params: Params = None) -> None:
 
 
 def queue_kept(statement: Executable, params: Params = None) -> None:
-    """Like `queue`, but written even when the change fails: the record of a refused request must outlive
-    the refusal's rollback (see `send_kept`)."""
+    """Like `queue`, but written even when the change fails or the session just closes: the record of a
+    refused request must outlive the refusal's rollback (see `_write_kept`)."""
     db.session.info.setdefault(_KEPT, []).append((statement, params))
-
-
-def send_kept(session: Session) -> None:
-    """After a rollback, write and commit on their own what `queue_kept` held back."""
-    writes = session.info.pop(_KEPT, None)
-    if writes:
-        _send(session, writes)
-        session.commit()
 
 
 def update_row(obj: Any, versioned: bool = False, **values: Any) -> None:
@@ -136,6 +128,18 @@ def _send_before_any_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_QUEUE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_kept(session: Session, transaction) -> None:
+    # A commit has sent them already; after a rollback, or a read-only session closing at the end of a
+    # request, they go on a connection of their own, since this session's transaction is over.
+    if transaction.parent is not None or not session.info.get(_KEPT):
+        return
+    writes = session.info.pop(_KEPT)
+    with session.get_bind().begin() as connection:
+        for statement, params in writes:
+            connection.execute(statement) if params is None else connection.execute(statement, params)
 
 
 def send_now(session: Session) -> None:

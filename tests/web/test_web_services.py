@@ -135,6 +135,16 @@ def test_a_list_audits_every_child_shown_with_one_statement(pathway, people):
         assert set(rows) == shown
 
 
+def test_a_refused_request_is_audited_even_when_nothing_is_committed(pathway, people, make_actor):
+    north_case = refer(people).case.id
+    south_referrer = make_actor("referrer", areas=("south",), username="sol")
+    with pytest.raises(InvalidInput):
+        referrals.check(south_referrer, "mace", SCREENING, case_id=north_case)
+    db.session.close()  # the request ends without a commit: the refusal's row is written all the same
+    assert db.session.execute(select(AuditEvent.action, AuditEvent.case_id).where(
+        AuditEvent.user_id == south_referrer.id)).all() == [("case.denied", north_case)]
+
+
 def test_worklists_put_overdue_first_and_filter_by_stage_area_and_due(pathway, people):
     cases = [refer(people, f"Child {n}").case for n in range(4)]
     late = open_task(cases[2].id, "hub_decision")
