@@ -94,19 +94,11 @@ def meeting(meeting_id: int) -> ResponseReturnValue:
     return _page(meeting_id)
 
 
-def _on_agenda(meeting_id: int, booking_id: int) -> tuple[meetings.Agenda, meetings.AgendaItem]:
-    agenda = meetings.agenda(actor(), meeting_id)
-    item = next((i for i in agenda.items if i.booking.id == booking_id), None)
-    if item is None:
-        raise NotFound(f"No case {booking_id} on the agenda of meeting {meeting_id}.")
-    return agenda, item
-
-
 @bp.post(f"/meetings/<{ID}:meeting_id>/items/<{ID}:booking_id>/move")
 def move(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     me = actor()
     me.require(policy.MEETING_MANAGE, "move a case to another meeting")
-    _on_agenda(meeting_id, booking_id)
+    meetings.agenda_item(me, meeting_id, booking_id)
     reason = request.form.get("reason", "")
     try:
         meetings.move_to_next(me, booking_id, reason)
@@ -162,7 +154,7 @@ def _outcome_form():
 def outcome(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     me = actor()
     me.require(policy.MEETING_RECORD_OUTCOME, "record MACE 1 outcomes")
-    agenda, item = _on_agenda(meeting_id, booking_id)
+    agenda, item = meetings.agenda_item(me, meeting_id, booking_id)
     definition, form, schema, ui = _outcome_form()
 
     def page(raw: dict, refusal: submission.Refusal = submission.NOTHING) -> ResponseReturnValue:
@@ -199,8 +191,7 @@ def _fact_titles(schema: dict[str, Any]) -> dict[str, str]:
 @bp.get(f"/meetings/<{ID}:meeting_id>/summary")
 def summary(meeting_id: int) -> ResponseReturnValue:
     me = actor()
-    agenda = meetings.agenda(me, meeting_id)
-    lines = meetings.outcome_summary(me, meeting_id)
+    meeting, lines = meetings.outcome_summary(me, meeting_id)
     register = meetings.register(me, meeting_id)
     definition, _, schema, _ = _outcome_form()
     labels = report_labels(definition)
@@ -214,8 +205,8 @@ def summary(meeting_id: int) -> ResponseReturnValue:
     shown = [(line, [(titles.get(kind, formkit.humanise(kind)), [text(kind, v) for v in line.facts[kind]])
                      for kind in sorted(line.facts, key=lambda k: (*SUMMARY_ORDER, k).index(k))])
              for line in lines]
-    return render_template("meetings/summary.html", meeting=agenda.meeting, shown=shown, register=register,
-                           area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
+    return render_template("meetings/summary.html", meeting=meeting, shown=shown, register=register,
+                           area_name=identity.area_names({meeting.area_code}).get(meeting.area_code),
                            status_names=STATUS_NAMES)
 
 

@@ -96,7 +96,7 @@ def dashboard() -> ResponseReturnValue:
         totals=totals, trend=trend, bucket_names=BUCKET_NAMES, stage_chart=stage_chart, trend_chart=trend_chart)
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     """Spreadsheets run a cell that starts like a formula; a leading apostrophe keeps it text."""
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
@@ -107,7 +107,7 @@ def dashboard_csv() -> ResponseReturnValue:
     filters = _filters(me, diagrams.stage_names())
     lines = oversight.export(me, filters)
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows([[_cell(str(v)) for v in line] for line in lines])
+    csv.writer(buffer, lineterminator="\r\n").writerows([[csv_cell(str(v)) for v in line] for line in lines])
     # A byte order mark so that Excel reads children's names in UTF-8; the file name holds a date, never a name.
     response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = \

@@ -2,6 +2,7 @@
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from processes.engine import audit
 from processes.engine.actors import Actor
 from processes.engine.errors import NotFound
 from processes.engine.hooks import HOOKS
@@ -13,6 +14,8 @@ def visible_case_area(actor: Actor, case_id: int) -> str:
     """The case's area, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
     area = HOOKS.area_of(case_id)
     if area is None or area not in actor.areas:
+        if area is not None:
+            audit.record_denied(actor, "case.denied", case_id=case_id)
         raise NotFound(f"No case {case_id}.")
     return area
 
@@ -20,6 +23,8 @@ def visible_case_area(actor: Actor, case_id: int) -> str:
 def visible_instance(actor: Actor, instance: ProcessInstance | None, instance_id: int) -> ProcessInstance:
     """The instance, or the same NotFound for an unknown id and for another area's instance."""
     if instance is None or HOOKS.area_of(instance.case_id) not in actor.areas:
+        if instance is not None:
+            audit.record_denied(actor, "instance.denied", case_id=instance.case_id, detail=f"instance {instance_id}")
         raise NotFound(f"No process instance {instance_id}.")
     return instance
 

@@ -50,12 +50,15 @@ def _require_admin(actor: Actor) -> None:
     actor.require(INCIDENT_RETRY, "see and retry incidents")
 
 
+@atomic
 def open_incidents(actor: Actor) -> list[Incident]:
-    """Open incidents in the administrator's areas, oldest first."""
+    """Open incidents in the administrator's areas, oldest first; the cases they name are audited as shown."""
     _require_admin(actor)
-    return list(db.session.scalars(
+    found = list(db.session.scalars(
         select(Incident).where(Incident.status == "open", Incident.area_code.in_(actor.areas)).order_by(Incident.id)
     ))
+    audit.record_each(actor, "incident.list", (i.case_id for i in found))
+    return found
 
 
 def _visible(actor: Actor, incident_id: int) -> Incident:

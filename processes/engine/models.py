@@ -140,7 +140,8 @@ class AuditEvent(db.Model):
     """
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_case_at", "case_id", "at"),)
+    __table_args__ = (Index("ix_audit_events_case_at", "case_id", "at"), Index("ix_audit_events_at", "at"),
+                      Index("ix_audit_events_user_at", "user_id", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(Timestamp)
     user_id: Mapped[int | None] = mapped_column(Integer)

@@ -37,19 +37,25 @@ class Inbox:
     total: int
 
 
+@atomic
 def inbox(actor: Actor, *, limit: int = 50, offset: int = 0, mine_only: bool = False) -> Inbox:
-    """Open tasks the actor can act on, overdue and soonest due first. Reads the indexed table only."""
+    """Open tasks the actor can act on, overdue and soonest due first. Reads the indexed table only, and
+    records that the listed children's cases were seen."""
     where = [HumanTask.status == "open",
              HumanTask.assignee_id == actor.id if mine_only else task_visibility(actor)]
     query = (select(HumanTask).where(*where)
              .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id).limit(limit).offset(offset))
     total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*where)) or 0
-    return Inbox(list(db.session.scalars(query)), total)
+    found = list(db.session.scalars(query))
+    audit.record_each(actor, "case.list", (t.case_id for t in found), detail="tasks API")
+    return Inbox(found, total)
 
 
 def _visible_task(actor: Actor, task_id: int) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None or not can_see_task(actor, task):
+        if task is not None:
+            audit.record_denied(actor, "task.denied", case_id=task.case_id, detail=f"task {task_id}")
         raise NotFound(f"No task {task_id}.")
     return task
 

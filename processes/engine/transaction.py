@@ -89,6 +89,6 @@ def _run(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
                 raise
             time.sleep(0.005 * (attempt + 1))
         except BaseException:
-            db.session.rollback()
+            db.session.rollback()  # a refusal's own audit row survives it (write_queue.queue_kept)
             raise
     raise AssertionError("unreachable")

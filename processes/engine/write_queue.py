@@ -23,6 +23,7 @@ from processes.engine.db import db
 
 _QUEUE = "mace_write_queue"
 _WRITTEN = "mace_written_rows"
+_KEPT = "mace_write_queue_kept"
 
 
 class _AbortedPipelineNotice(logging.Filter):
@@ -44,6 +45,12 @@ def queue(statement: Executable, params: Params = None) -> None:
     build statements once where you can: a statement object caches its compiled SQL.
     """
     db.session.info.setdefault(_QUEUE, []).append((statement, params))
+
+
+def queue_kept(statement: Executable, params: Params = None) -> None:
+    """Like `queue`, but written even when the change fails or the session just closes: the record of a
+    refused request must outlive the refusal's rollback (see `_write_kept`)."""
+    db.session.info.setdefault(_KEPT, []).append((statement, params))
 
 
 def update_row(obj: Any, versioned: bool = False, **values: Any) -> None:
@@ -81,7 +88,7 @@ def commit(session: Session) -> None:
     committed (their rows were locked when read): the answer built from them (the completed task, say) need
     not read them back, as it would once the commit had expired them.
     """
-    writes = session.info.pop(_QUEUE, None)
+    writes = (session.info.pop(_QUEUE, None) or []) + (session.info.pop(_KEPT, None) or [])
     if not writes:
         session.commit()
         return
@@ -145,9 +152,11 @@ def _send(session: Session, writes: list[tuple[Executable, Params]]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _send_before_any_commit(session: Session) -> None:
-    # A commit outside `commit()` (a test, a shell) must still write what was queued; its rows expire as usual.
+    # A commit outside `commit()` (a test, a shell) must still write what was queued, and what was kept for a
+    # refusal; its rows expire as usual.
     session.info.pop(_WRITTEN, None)
-    writes = session.info.pop(_QUEUE, None)
+    writes = session.info.pop(_QUEUE, None) or []
+    writes += session.info.pop(_KEPT, None) or []
     if writes:
         _send(session, writes)
 
@@ -156,6 +165,18 @@ def _send_before_any_commit(session: Session) -> None:
 def _drop_on_rollback(session: Session, _previous_transaction) -> None:
     session.info.pop(_QUEUE, None)
     session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_kept(session: Session, transaction) -> None:
+    # A commit has sent them already; after a rollback, or a read-only session closing at the end of a
+    # request, they go on a connection of their own, since this session's transaction is over.
+    if transaction.parent is not None or not session.info.get(_KEPT):
+        return
+    writes = session.info.pop(_KEPT)
+    with session.get_bind().begin() as connection:
+        for statement, params in writes:
+            connection.execute(statement) if params is None else connection.execute(statement, params)
 
 
 def send_now(session: Session) -> None:

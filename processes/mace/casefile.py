@@ -25,7 +25,11 @@ from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD
 from processes.mace.models import Case
 
 # Reads, not changes: counted on the case page rather than listed in its timeline.
-VIEW_ACTIONS = ("case.view", "case.list", "case.history.view", "task.view", "instance.view")
+# Reads of the record, and the lists, pages and exports the child was shown in: listed apart from the changes.
+VIEW_ACTIONS = ("case.view", "case.list", "case.history.view", "task.view", "instance.view", "dashboard.view",
+                "dashboard.export", "meeting.view", "meeting.item.view", "meeting.summary.view", "audit.search",
+                "audit.export", "notification.list", "incident.list")
+SEEN_SHOWN = 50  # the latest times the child was seen, on the case page; the audit search has them all
 
 
 @dataclass
@@ -66,6 +70,7 @@ class CaseFile:
     answers: list[Answer]
     timeline: list[TimelineEntry]
     views: int
+    seen: list[TimelineEntry] = field(default_factory=list)  # the latest reads and appearances, newest first
     plan: Answer | None = None
     concerns: dict[str, list[Concern]] = field(default_factory=dict)
     diagram: diagrams.Diagram | None = None
@@ -134,6 +139,14 @@ def _concerns(answers: list[Answer]) -> dict[str, list[Concern]]:
     return found
 
 
+def _seen(case_id: int) -> list[TimelineEntry]:
+    """The latest times anyone read the record or was shown the child in a list, page or export."""
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case_id, AuditEvent.action.in_(VIEW_ACTIONS))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(SEEN_SHOWN))
+    return [TimelineEntry(e.at, e.user_id, e.action, None, e.detail) for e in events]
+
+
 def _timeline(actor: Actor, case_id: int, steps: list[HumanTask]) -> tuple[list[TimelineEntry], int, set[int]]:
     """Who did what and when: the case's audited changes and the opening of each step, newest first."""
     events = list(db.session.scalars(
@@ -180,12 +193,14 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     steps = steps_of(case.id)
     answers = answers_of(case.id, steps)
     timeline, views, user_ids = _timeline(actor, case.id, steps)
-    people = people_named(user_ids | {s.assignee_id for s in steps} | {s.completed_by_id for s in steps})
-    for entry in timeline:
+    seen = _seen(case.id)
+    people = people_named(user_ids | {e.who for e in seen} | {s.assignee_id for s in steps}
+                          | {s.completed_by_id for s in steps})
+    for entry in timeline + seen:
         entry.who = people.get(entry.who) if entry.who is not None else None
     plans = [a for a in answers if PLAN_FIELD in a.data]
     current, main, stages = _diagrams(steps, process_id)
-    return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views,
+    return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views, seen,
                     plans[-1] if plans else None, _concerns(answers), current, main, stages,
                     runtime.running_pathway(case.id) is not None)
 

@@ -50,6 +50,8 @@ def visible_case(actor: Actor, case_id: int) -> Case:
     """The case, or NotFound for an unknown id and for another area's case alike (no existence leak)."""
     case = db.session.get(Case, case_id)
     if case is None or case.area_code not in actor.areas:
+        if case is not None:
+            audit.record_denied(actor, "case.denied", case_id=case_id)
         raise NotFound(f"No case {case_id}.")
     return case
 

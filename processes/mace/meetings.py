@@ -40,6 +40,8 @@ def pathway_timescales() -> Timescales:
 def _visible_meeting(actor: Actor, meeting_id: int) -> Meeting:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None or meeting.area_code not in actor.areas:
+        if meeting is not None:
+            audit.record_denied(actor, "meeting.denied", detail=f"meeting {meeting_id}")
         raise NotFound(f"No MACE 1 meeting {meeting_id}.")
     return meeting
 
@@ -126,13 +128,31 @@ def _deadline_end(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), UK).astimezone(UTC)
 
 
+def _shown_agenda(actor: Actor, meeting_id: int, action: str) -> Agenda:
+    """The agenda, with one audit row per child it names (those booked and those moved out)."""
+    actor.require(MEETING_VIEW, "see MACE 1 agendas")
+    built = _build(_visible_meeting(actor, meeting_id))
+    shown = [i.booking.case_id for i in built.items] + [b.case_id for b, _ in built.moved_out]
+    audit.record_each(actor, action, shown, detail=f"meeting {meeting_id}")
+    return built
+
+
 @atomic
 def agenda(actor: Actor, meeting_id: int) -> Agenda:
     """The meeting's agenda, built from its bookings: new cases, then reviews, each with its time slot."""
+    return _shown_agenda(actor, meeting_id, "meeting.view")
+
+
+@atomic
+def agenda_item(actor: Actor, meeting_id: int, booking_id: int) -> tuple[Agenda, AgendaItem]:
+    """One child's item of the agenda (to move it, or record its outcome); only that child's view is audited."""
     actor.require(MEETING_VIEW, "see MACE 1 agendas")
     built = _build(_visible_meeting(actor, meeting_id))
-    audit.record(actor, "meeting.view", detail=f"meeting {meeting_id}")
-    return built
+    item = next((i for i in built.items if i.booking.id == booking_id), None)
+    if item is None:
+        raise NotFound(f"No case {booking_id} on the agenda of meeting {meeting_id}.")
+    audit.record(actor, "meeting.item.view", case_id=item.booking.case_id, detail=f"meeting {meeting_id}")
+    return built, item
 
 
 def _build(meeting: Meeting) -> Agenda:
@@ -292,9 +312,10 @@ class OutcomeLine:
 
 
 @atomic
-def outcome_summary(actor: Actor, meeting_id: int) -> list[OutcomeLine]:
+def outcome_summary(actor: Actor, meeting_id: int) -> tuple[Meeting, list[OutcomeLine]]:
     """Each child's recorded outcome, for circulation after the meeting (from the reported answers)."""
-    items = agenda(actor, meeting_id).items
+    built = _shown_agenda(actor, meeting_id, "meeting.summary.view")
+    items = built.items
     day_start = aware(items[0].booking.meeting_at) if items else now()
     facts = db.session.execute(
         select(CaseFact.case_id, CaseFact.kind, CaseFact.value)
@@ -307,7 +328,7 @@ def outcome_summary(actor: Actor, meeting_id: int) -> list[OutcomeLine]:
             if fact.case_id == item.booking.case_id:
                 mine.setdefault(fact.kind, []).append(fact.value)
         lines.append(OutcomeLine(item, mine))
-    return lines
+    return built.meeting, lines
 
 
 @atomic

@@ -37,14 +37,17 @@ class Notifications:
     unread: int
 
 
+@atomic
 def for_user(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Notifications:
-    """The actor's notifications, newest first, with how many are unread. Reads indexed tables only."""
+    """The actor's notifications, newest first, with how many are unread. Reads indexed tables only; the
+    children they are about are audited as shown."""
     where = [Notification.user_id == actor.id]
     query = select(Notification).where(*where, Notification.read_at.is_(None) if unread_only else True)
     unread = db.session.scalar(select(func.count()).select_from(Notification)
                                .where(*where, Notification.read_at.is_(None))) or 0
-    items = db.session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset))
-    return Notifications(list(items), unread)
+    items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)))
+    audit.record_each(actor, "notification.list", (n.case_id for n in items))
+    return Notifications(items, unread)
 
 
 @atomic

@@ -108,7 +108,7 @@ def dashboard(actor: Actor, filters: Filters | None = None, limit: int = 50, off
         _open_steps(areas, filters, at).add_columns(Case.child_name, User.username)
         .join(Case, Case.id == HumanTask.case_id).outerjoin(User, User.id == HumanTask.assignee_id)
         .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id).limit(limit).offset(offset))]
-    audit.record(actor, "dashboard.view")
+    audit.record_each(actor, "dashboard.view", (r.task.case_id for r in rows))
     return Dashboard(counts, by_area, by_assignee, rows, total, at, filters)
 
 
@@ -130,7 +130,7 @@ def export(actor: Actor, filters: Filters | None = None) -> list[list[str]]:
         lines.append([str(task.id), str(task.case_id), name, task.process_id, task.name, task.area_code, user or "",
                       due.astimezone(UK).isoformat(timespec="minutes") if due else "",
                       str(_row(task, name, user, at).days_overdue), state])
-    audit.record(actor, "dashboard.export")
+    audit.record_each(actor, "dashboard.export", (int(line[1]) for line in lines[1:]))
     return lines
 
 

@@ -28,6 +28,7 @@ ALERT_OVERDUE = "alert.overdue"  # told when any step of its areas is overdue
 ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still open past its grace
 RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
 RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
+AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -50,6 +51,9 @@ GRANTS: dict[str, frozenset[str]] = {
     # report what happened to a child.
     "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY, RECORDS_ERASE,
                                                          RECORDS_EXPORT},
+    # Information governance: who saw or changed which child's record. Apart from running the service, so an
+    # administrator cannot quietly read the log of their own actions.
+    "auditor": frozenset({AUDIT_VIEW}),
 }
 
 
@@ -75,6 +79,7 @@ class Decisions:
     reassign_tasks: bool = False
     review_records: bool = False  # the retention review list, and erasure
     export_records: bool = False  # a child's whole record, for a subject access request
+    search_audit: bool = False
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -89,4 +94,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
     return Decisions(actor, start_referral=actor.may(REFERRAL_START), see_oversight=actor.may(OVERSIGHT_VIEW),
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
-                     review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT))
+                     review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
+                     search_audit=actor.may(AUDIT_VIEW))

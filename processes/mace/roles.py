@@ -12,6 +12,7 @@ ROLES: dict[str, str] = {
     "missing_coordinator": "Missing coordinator",
     "process_owner": "Process owner",
     "admin": "Administrator",
+    "auditor": "Information governance officer",
 }
 
 

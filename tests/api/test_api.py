@@ -401,6 +401,30 @@ def test_another_areas_case_instance_and_task_answer_404_like_unknown_ids(client
     assert client.get(f"{API}/tasks/{task_id}", headers=south).get_json()["message"] == f"No task {task_id}."
 
 
+def test_each_request_for_another_areas_record_is_audited_as_denied_without_the_childs_details(client, people,
+                                                                                                referral, south):
+    case_id, instance_id = referral
+    task_id = only_task(client, people["referrer"], "screen")["id"]
+    for path in [f"{API}/cases/{case_id}", f"{API}/instances/{instance_id}", f"{API}/tasks/{task_id}",
+                 f"{API}/cases/{case_id}/history"]:
+        assert client.get(path, headers=south).status_code == 404, path
+    assert client.post(f"{API}/tasks/{task_id}/claim", headers=south).status_code == 404
+    denied = db.session.execute(select(AuditEvent.action, AuditEvent.case_id, AuditEvent.detail).where(
+        AuditEvent.user_id == user_id("sasha-south")).order_by(AuditEvent.id)).all()
+    assert [(action, case) for action, case, _ in denied] == [
+        ("case.denied", case_id), ("instance.denied", case_id), ("task.denied", case_id), ("case.denied", case_id),
+        ("task.denied", case_id)]
+    assert all("Robin" not in (detail or "") for *_, detail in denied)
+
+
+def test_every_child_an_api_list_returns_is_audited(client, people, referral):
+    case_id, _ = referral
+    inbox(client, people["referrer"])
+    assert db.session.execute(select(AuditEvent.case_id, AuditEvent.detail).where(
+        AuditEvent.action == "case.list", AuditEvent.user_id == user_id("rowan-referrer"))).all() == \
+        [(case_id, "tasks API")]
+
+
 def test_another_areas_case_cannot_be_changed_and_answers_404(client, people, referral, south):
     case_id, instance_id = referral
     task_id = only_task(client, people["referrer"], "screen")["id"]

@@ -173,3 +173,29 @@ def test_signing_out_ends_the_session(world, browse, axe):
     page.wait_for_url(re.compile(r"/sign-in"))
     axe.check(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+
+def test_an_information_governance_officer_finds_who_saw_a_child_at_desktop_and_phone_width(world, browse, axe):
+    world.user("rowan-referrer", "referrer")
+    world.user("ivy-auditor", "auditor")
+    referrer = browse()
+    sign_in(referrer, axe, "rowan-referrer")
+    case_id = refer(referrer, axe, "Robin Example")
+
+    officer = browse()
+    sign_in(officer, axe, "ivy-auditor")
+    officer.get_by_role("link", name="Audit log").click()
+    axe.check(officer)
+    officer.get_by_label("Child").fill("Robin")
+    officer.get_by_role("button", name="Search").click()
+    axe.check(officer)
+    rows = officer.locator("#audit tbody tr")
+    expect(rows.filter(has_text="Case created")).to_have_count(1)
+    expect(rows.filter(has_text="Robin Example").first).to_be_visible()
+    for width in (1280, 375):
+        officer.set_viewport_size({"width": width, "height": 900})
+        assert officer.evaluate("document.documentElement.scrollWidth") <= width, f"no sideways scroll at {width}px"
+    officer.set_viewport_size({"width": 1280, "height": 900})
+    officer.locator("#audit").get_by_role("link", name=f"Case {case_id}").first.click()
+    axe.check(officer)
+    expect(officer.locator("#seen")).to_contain_text("Shown in an audit search")

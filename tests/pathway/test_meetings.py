@@ -181,7 +181,7 @@ def test_recording_the_outcome_at_the_meeting_moves_the_childs_pathway_on(child,
     assert child.open_steps() == ["disseminate", "update_parents"]
     with pytest.raises(Conflict, match="already recorded"):
         meetings.record_outcome(people["business_support"], meeting.id, item.booking.id, ANSWERS["mace1_outcome"])
-    [line] = meetings.outcome_summary(people["mace_chair"], meeting.id)
+    _, [line] = meetings.outcome_summary(people["mace_chair"], meeting.id)
     assert line.facts["mace1_outcome"] == ["close"] and line.facts["risk_level"] == ["High"]
 
 

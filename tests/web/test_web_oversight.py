@@ -10,11 +10,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.web import heatmap
+from app.web import display, heatmap
 from app.web.auth import limiter
 from processes.engine.db import db
+from processes.engine.models import AuditEvent
 from processes.mace import meetings
 from processes.mace.models import Booking, Meeting
 from tests.support.factories import BOTH_AREAS, person
@@ -317,3 +318,49 @@ def test_recording_an_outcome_moves_the_childs_pathway_on(child, signed_in):
     summary = text(client.get(f"{meeting}/summary"))
     assert "Continue the plan and review in 3 months" in summary and "Casey Fictional" in summary
     assert 'class="govuk-back-link app-no-print"' in summary
+
+
+# Every child shown is audited
+
+
+def shown_rows(case_id: int, action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id,
+                                                            AuditEvent.action == action)))
+
+
+@pytest.mark.parametrize(("path", "action"), [
+    ("/oversight", "dashboard.view"), ("/oversight.csv", "dashboard.export"),
+    ("/meetings/{mid}", "meeting.view"), ("/meetings/{mid}/summary", "meeting.summary.view")])
+def test_each_child_a_page_or_export_shows_is_audited_and_listed_on_their_case(child, signed_in, people, path,
+                                                                               action):
+    client = signed_in("mace_chair")
+    assert client.get(path.format(mid=meeting_id())).status_code == 200
+    [row] = shown_rows(child.case.id, action)
+    assert row.user_id == people["mace_chair"].id
+    assert "Casey" not in (row.detail or ""), "the row names the case, never the child"
+    seen = text(client.get(f"/cases/{child.case.id}"))
+    assert heading_section(seen, "Who has seen this record").count(display.ACTIONS[action]) == 1
+
+
+def test_opening_one_childs_outcome_audits_that_child_only(child, signed_in):
+    client = signed_in("mace_chair")
+    client.get(f"/meetings/{meeting_id()}/items/{booking_id(child.case.id)}/outcome")
+    assert len(shown_rows(child.case.id, "meeting.item.view")) == 1
+    assert shown_rows(child.case.id, "meeting.view") == [], "the rest of the agenda was not shown"
+
+
+def test_another_areas_record_is_audited_as_a_denied_attempt_without_the_childs_details(child, signed_in, people):
+    client = signed_in("south_support")
+    assert client.get(f"/cases/{child.case.id}").status_code == 404
+    assert client.get(f"/meetings/{meeting_id()}").status_code == 404
+    [denied] = shown_rows(child.case.id, "case.denied")
+    assert denied.user_id == people["south_support"].id and denied.detail is None
+    assert db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "meeting.denied")) == \
+        f"meeting {meeting_id()}"
+    assert client.get("/cases/999999").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "case.denied")) == 1, "an unknown id names no record to audit"
+
+
+def heading_section(page: str, heading: str) -> str:
+    return page.split(heading, 1)[1]

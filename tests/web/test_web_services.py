@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from processes.engine import runtime, serialization, tasks
 from processes.engine.clock import now
@@ -114,6 +114,38 @@ def test_worklists_split_mine_available_and_team_with_counts(pathway, people):
     with pytest.raises(Forbidden):
         worklists.worklist(people["hub"], "team")
     assert "case.list" in audit_actions(second.case.id), "seeing a child's name in a list is recorded"
+
+
+def test_a_list_audits_every_child_shown_with_one_statement(pathway, people):
+    shown = {refer(people, f"Child {n}").case.id for n in range(3)}
+    sent: list[str] = []
+
+    def watch(_conn, _cursor, statement, *_args):
+        if "audit_events" in statement:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        worklists.worklist(people["manager"], "team")
+        tasks.inbox(people["hub"])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", watch)
+    assert len(sent) == 2, "one INSERT per list, however many children it shows"
+    for detail in (None, "tasks API"):
+        rows = db.session.scalars(select(AuditEvent.case_id).where(AuditEvent.action == "case.list",
+                                                                   AuditEvent.detail.is_(detail) if detail is None
+                                                                   else AuditEvent.detail == detail))
+        assert set(rows) == shown
+
+
+def test_a_refused_request_is_audited_even_when_nothing_is_committed(pathway, people, make_actor):
+    north_case = refer(people).case.id
+    south_referrer = make_actor("referrer", areas=("south",), username="sol")
+    with pytest.raises(InvalidInput):
+        referrals.check(south_referrer, "mace", SCREENING, case_id=north_case)
+    db.session.close()  # the request ends without a commit: the refusal's row is written all the same
+    assert db.session.execute(select(AuditEvent.action, AuditEvent.case_id).where(
+        AuditEvent.user_id == south_referrer.id)).all() == [("case.denied", north_case)]
 
 
 def test_worklists_put_overdue_first_and_filter_by_stage_area_and_due(pathway, people):
