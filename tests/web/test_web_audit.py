@@ -86,11 +86,12 @@ def test_the_search_finds_by_child_user_and_action_and_never_shows_another_areas
 
 def test_a_bad_filter_names_its_field_and_shows_nothing(children, client_for):
     client = client_for("ivy")
-    response = client.get("/audit", query_string={"since": "31/02/2027", "user": "x\x00y"})
+    response = client.get("/audit", query_string={"since": "31/02/2027"})
     assert response.status_code == 400
-    errors = errors_listed(response)
-    assert errors["since"].startswith("From must be a real date") and "user" in errors
+    assert errors_listed(response)["since"].startswith("From must be a real date")
     assert "Robin Example" not in page(response)
+    control = client.get("/audit", query_string={"user": "x\x00y"})  # refused before any filter is read
+    assert control.status_code == 400 and "user" in page(control) and "Robin Example" not in page(control)
     assert client.get("/audit.csv", query_string={"until": "nope"}).status_code == 400
 
 
