@@ -40,6 +40,16 @@ def failures_of(error: Failure | FailureGroup) -> list[Failure]:
     return list(error.exceptions) if isinstance(error, FailureGroup) else [error]
 
 
+def unsent(failure: Failure, case) -> bool:
+    """schemathesis can make a query invalid by an extra parameter with no value (None or an empty list), which
+    no URL carries: the request sent is valid, so accepting it is right."""
+    if type(failure).__name__ != "AcceptedNegativeData":
+        return False
+    known = {parameter.name for parameter in case.operation.query}
+    extra = {name: value for name, value in (case.query or {}).items() if name not in known}
+    return bool(extra) and all(value is None or value == [] for value in extra.values())
+
+
 def allowed(kind: str, label: str) -> bool:
     return kind == "RejectedPositiveData" and label in BUSINESS_RULES
 
@@ -62,6 +72,8 @@ def test_the_api_does_what_its_openapi_document_says(app, bearer):
                 except (Failure, FailureGroup) as error:
                     requests["failed"] += 1
                     for failure in failures_of(error):
+                        if unsent(failure, case):
+                            continue
                         key = (type(failure).__name__, case.operation.label)
                         found[key] += 1
                         examples.setdefault(key, f"{failure.title}: {failure.message[:300]}\n"

@@ -59,8 +59,10 @@ def user(username: str) -> User | None:
 
 
 def last_audit() -> tuple[str, str | None]:
+    """The latest sign-in row: the inbox a sign-in lands on audits its own listing after it."""
     db.session.rollback()
-    event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action.startswith("user.sign_in"))
+                               .order_by(AuditEvent.id.desc())).first()
     return event.action, event.detail
 
 
