@@ -23,6 +23,7 @@ from processes.engine import audit, write_queue
 from processes.engine import bundle as bundles
 from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
+from processes.engine.config_files import file_problems, schema_problems
 from processes.engine.db import db
 from processes.engine.errors import Conflict, Forbidden, NotFound
 from processes.engine.hooks import InstanceEnded, Job
@@ -65,6 +66,8 @@ SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_VALIDATOR = Draft202012Validator(SCHEMA)
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -89,12 +92,8 @@ class RetentionFile:
     file_name = FILE_NAME
 
     def check(self, text: str) -> list[str]:
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return [f"The retention schedule is not valid JSON: {exc.msg} (line {exc.lineno})."]
-        return [f"The retention schedule breaks its rules at {'/'.join(map(str, error.path)) or 'the top'}: "
-                f"{error.message}." for error in Draft202012Validator(SCHEMA).iter_errors(config)]
+        return file_problems(text, "The retention schedule is", "The retention schedule breaks its rules at",
+                             lambda config: schema_problems(_VALIDATOR, config))
 
     def parse(self, text: str) -> Schedule:
         config = json.loads(text)
@@ -131,8 +130,14 @@ def place_on_schedule(event: InstanceEnded) -> None:
         db.session.add(RetentionReview(case_id=case.id, area_code=case.area_code, closed_at=event.at,
                                        outcome=outcome, due_on=due, status="kept"))
     elif row.status != "erased":
-        row.closed_at, row.outcome, row.due_on, row.status = event.at, outcome, due, "kept"
-        row.listed_at = row.proposed_by_id = row.proposed_at = None
+        row.closed_at, row.outcome = event.at, outcome
+        _keep_until(row, due)
+
+
+def _keep_until(row: RetentionReview, due: date) -> None:
+    """Back on the schedule until `due`: any listing or proposal before it no longer stands."""
+    row.status, row.due_on = "kept", due
+    row.listed_at = row.proposed_by_id = row.proposed_at = None
 
 
 def _today() -> date:
@@ -152,8 +157,7 @@ def list_due(case_id: int) -> int:
 
     A case that has started again since it closed comes off the schedule until it closes once more.
     """
-    row = db.session.scalar(select(RetentionReview).where(RetentionReview.case_id == case_id)
-                            .with_for_update().execution_options(populate_existing=True))
+    row = _locked_review(case_id)
     if row is None or row.status != "kept" or row.due_on > _today():
         return 0
     if _still_running(case_id):
@@ -179,7 +183,7 @@ class Review:
 def reviews(actor: Actor) -> list[Review]:
     """The cases of the actor's areas listed for review or proposed for erasure, oldest due first; each child
     shown is audited."""
-    _require(actor, RECORDS_ERASE)
+    actor.require(RECORDS_ERASE, "review records for erasure")
     rows = db.session.execute(
         select(RetentionReview, Case).join(Case, Case.id == RetentionReview.case_id)
         .where(RetentionReview.status.in_(("due", "proposed")), RetentionReview.area_code.in_(actor.areas))
@@ -188,15 +192,14 @@ def reviews(actor: Actor) -> list[Review]:
     return [Review(row, case) for row, case in rows]
 
 
-def _require(actor: Actor, permission: str) -> None:
-    if not actor.may(permission):
-        raise Forbidden("Only an administrator may review records for erasure or export them.")
+def _locked_review(case_id: int) -> RetentionReview | None:
+    return db.session.scalar(select(RetentionReview).where(RetentionReview.case_id == case_id)
+                             .with_for_update().execution_options(populate_existing=True))
 
 
 def _review_for_change(actor: Actor, case_id: int) -> RetentionReview:
-    _require(actor, RECORDS_ERASE)
-    row = db.session.scalar(select(RetentionReview).where(RetentionReview.case_id == case_id)
-                            .with_for_update().execution_options(populate_existing=True))
+    actor.require(RECORDS_ERASE, "review records for erasure")
+    row = _locked_review(case_id)
     if row is None or row.area_code not in actor.areas:
         raise NotFound(f"No case {case_id} is listed for review.")
     return row
@@ -236,8 +239,7 @@ def keep_longer(actor: Actor, case_id: int, years: int = 1) -> RetentionReview:
     row = _review_for_change(actor, case_id)
     if row.status not in ("due", "proposed"):
         raise Conflict(f"Case {case_id} is {_STATUS_WORDS[row.status]}; nothing was changed.")
-    row.status, row.due_on = "kept", _today() + relativedelta(years=years)
-    row.listed_at = row.proposed_by_id = row.proposed_at = None
+    _keep_until(row, _today() + relativedelta(years=years))
     audit.record(actor, "retention.kept", case_id=case_id, detail=f"until {row.due_on:%Y-%m-%d}")
     return row
 

@@ -11,7 +11,6 @@ from processes.engine import audit
 from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
-from processes.engine.errors import Forbidden
 from processes.engine.models import AuditEvent
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
@@ -45,8 +44,7 @@ def record_of(actor: Actor, case_id: int, with_schemas: bool = False) -> dict[st
 
     `with_schemas` adds each answer's form schema, for a document that shows choices by their labels.
     """
-    if not actor.may(RECORDS_EXPORT):
-        raise Forbidden("Only an administrator may export a child's whole record.")
+    actor.require(RECORDS_EXPORT, "export a child's whole record")
     case = visible_case(actor, case_id)
     audit.record(actor, "case.subject_access", case_id=case.id)
     steps = casefile.steps_of(case.id)

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from processes.engine import bundle as bundles
 from processes.engine.clock import UTC, now
+from processes.engine.config_files import file_problems, schema_problems
 from processes.engine.errors import Problem, ScriptFunctionError
 from processes.engine.hooks import Deployable, StepOpened
 from processes.engine.validation import expressions
@@ -118,10 +119,7 @@ class UnknownTimescale(ScriptFunctionError):
 
 def problems(config: Any) -> list[str]:
     """Each way the configuration breaks its rules, as 'where: what' sentences."""
-    found = []
-    for error in sorted(_VALIDATOR.iter_errors(config), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        found.append(f"{where}: {error.message}")
+    found = schema_problems(_VALIDATOR, config)
     if not found:
         for n, period in enumerate(config["mace1"].get("holiday_periods", [])):
             for end in ("from", "to"):
@@ -285,11 +283,7 @@ class TimescalesFile:
     file_name = FILE_NAME
 
     def check(self, text: str) -> list[str]:
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return [f"The timescales are not valid JSON: {exc.msg} (line {exc.lineno})."]
-        return [f"The timescales break their rules at {problem}" for problem in problems(config)]
+        return file_problems(text, "The timescales are", "The timescales break their rules at", problems)
 
     def parse(self, text: str) -> Timescales:
         return Timescales(json.loads(text))
