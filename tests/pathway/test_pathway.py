@@ -437,7 +437,8 @@ def test_a_fictional_child_from_referral_through_ric_mace1_two_reviews_and_closu
     assert child.open_steps() == [] and child.state() == "completed"
     assert db.session.scalars(select(Timer)).all() == []
     assert child.done.count("mace1_outcome") == 2 and child.done.count("review_plan") == 2
-    fired = [e.detail for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "timer.fire"))]
+    fired = [e.detail for e in db.session.scalars(select(AuditEvent).where(AuditEvent.action == "timer.fire")
+                                                .order_by(AuditEvent.id))]
     assert fired == ["meeting_day", "review_starts", "meeting_day", "review_starts"]
     stored = " ".join(i.state for i in child.instances())
     assert "Casey Fictional" not in stored, "the child's name stays on the case, not in workflow state"
