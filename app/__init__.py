@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from processes.engine import scripting
 from processes.engine.db import db
 from processes.engine.errors import ServiceError
+from processes.identity import token_cache
 from processes.mace import plugin, settings
 from workers import embedded
 
@@ -38,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     settings.configure(settings.Settings.from_mapping(app.config))
     scripting.configure(scripting.Limits(app.config["SCRIPT_SECONDS"], app.config["SCRIPT_MEMORY_MB"]))
+    token_cache.configure(app.config["API_TOKEN_CACHE_SECONDS"])
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS)
     api.register_api(app)

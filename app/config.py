@@ -110,6 +110,9 @@ def web() -> dict:
         # Flask-Limiter: in memory by default (per process); a redis:// URL shares counts across processes.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "SIGN_IN_RATE_LIMIT": os.environ.get("SIGN_IN_RATE_LIMIT") or "5 per minute",
+        # An API token's user, roles and areas are trusted this long by each server process (0: read every time);
+        # a change made through one process holds there at once (processes/identity/token_cache.py).
+        "API_TOKEN_CACHE_SECONDS": _int("API_TOKEN_CACHE_SECONDS", 5),
     }
 
 

@@ -13,6 +13,7 @@ from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.transaction import atomic
+from processes.identity import token_cache
 from processes.identity.models import ApiToken, Area, User, UserArea, UserRole
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -93,7 +94,13 @@ _BY_USER = _roles_and_areas_where(User.id == bindparam("user_id"))
 def actor_for_token(token: str) -> Actor | None:
     """The token's user with roles and areas, in one query; None for an unknown or revoked token."""
     # Tokens are 256 random bits, so a fast hash is safe here, unlike for passwords.
-    return _roles_and_areas(_BY_TOKEN, {"token_hash": _digest(token)})
+    digest = _digest(token)
+    actor = token_cache.lookup(digest)
+    if actor is None:
+        actor = _roles_and_areas(_BY_TOKEN, {"token_hash": digest})
+        if actor is not None:
+            token_cache.keep(digest, actor)
+    return actor
 
 
 def _roles_and_areas(statement: Select, params: dict[str, object]) -> Actor | None:
