@@ -95,6 +95,13 @@ def init_app(app: Flask) -> None:
     limiter.init_app(app)
 
 
+@limiter.request_filter
+def _not_signing_in() -> bool:
+    # Only signing in is limited: telling the limiter so spares every other request, API steps included, its
+    # lookup of which limits apply.
+    return request.endpoint != "web.auth.sign_in"
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], key_func=_account_key, methods=["POST"],
                deduct_when=lambda response: response.status_code != 302)
