@@ -258,12 +258,16 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str
     at = now()
     # The form's answers are what was submitted now: an optional answer left out this time must not keep
     # the one given in an earlier cycle of the case.
-    for name in forms.fields(instance.definition, task.form):
+    own_fields = forms.fields(instance.definition, task.form)
+    for name in own_fields:
         spiff_task.data.pop(name, None)
     spiff_task.data.update(data)
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
+    # Kept on the row as the task left them (a post-script may have changed them): the saved state will not
+    # keep the finished task once its loop comes round again.
+    answers = {name: spiff_task.data[name] for name in own_fields if name in spiff_task.data}
     write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
-                           assignee_id=task.assignee_id or actor.id)
+                           assignee_id=task.assignee_id or actor.id, answers=answers)
     event = StepCompleted(actor, instance.definition, task, data, at)
     for listener in HOOKS.step_completed:
         listener(event)
