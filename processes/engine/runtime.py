@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, Select, bindparam, select, text
 
-from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
+from processes.engine import audit, forms, pruning, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
 from processes.engine.access import can_act, can_see_task, visible_case_area, visible_instance
 from processes.engine.actors import Actor
@@ -74,11 +74,12 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None, at: datetime,
           before: Before, completed: str | None = None, timer_rows: list[Row] | None = None) -> None:
-    """Persist state, keep task and timer rows in step, end or continue the instance.
+    """Persist state (finished loop iterations pruned), keep task and timer rows in step, end or continue it.
 
     A new instance is inserted at once (its rows need its id); an existing one gets one queued,
     version-guarded UPDATE, sent with the rest of the change at commit.
     """
+    pruning.prune(workflow)
     state = serialization.dump(workflow)
     ended = workflow.is_completed()
     if instance.id is None:
