@@ -169,11 +169,58 @@ def test_the_case_page_shows_every_cycles_answers_from_the_rows(app, make_actor,
     assert "step_1 in cycle 1" in page and "step_3 in cycle 25" in page
 
 
-def test_erasure_leaves_no_answers_behind(make_actor, deploy):
-    from processes.mace import retention
+def test_steps_completed_before_answers_had_a_column_get_them_from_saved_state(tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
 
-    run = Run(make_actor, deploy, "loop_back")
-    run.complete("step_1", {"note": "a child's details"})
-    retention.erase(run.case.id)
-    db.session.commit()
-    assert db.session.scalars(select(HumanTask.answers).where(HumanTask.case_id == run.case.id)).all() == []
+    from app import create_app
+    from processes.engine import repository
+    from processes.identity import users as identity
+    from tests.support.factories import bundle
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}", "TESTING": True})
+    with app.app_context():
+        upgrade()
+        identity.create_area("north", "North")
+        definition, _ = repository.deploy(None, "loop_back", bundle("loop_back"))
+        # Saved state as the release before wrote it: unpruned, every finished task still in it.
+        workflow = serialization.new_workflow(bundles.for_definition(definition), "loop_back")
+        workflow.do_engine_steps()
+        given = {"step_1": {"note": "first"}, "step_2": {"note": "second"}, "step_3": {"note": "second"},
+                 "step_4": {"another_cycle": True}}
+        done = []
+        for element_id, answers in [*given.items(), ("step_1", {"note": "again"})]:
+            [task] = workflow_sync.ready_user_tasks(workflow).values()
+            task.data.pop("note", None)
+            task.data.update(answers)
+            task.run()
+            workflow.do_engine_steps()
+            done.append((str(task.id), element_id, workflow_sync.properties(task)[bundles.FORM_PROPERTY]))
+        state, definition_id, at = serialization.dump(workflow), definition.id, now()
+        db.session.remove()
+
+        downgrade(revision="a7e3c1f2d9b0")
+        with db.engine.begin() as conn:
+            case_id = conn.execute(text("INSERT INTO cases (area_code, child_name, created_at) "
+                                        "VALUES ('north', 'Old Child', :at) RETURNING id"), {"at": at}).scalar()
+            instance_id = conn.execute(text(
+                "INSERT INTO process_instances (case_id, definition_id, process_id, status, state, version, "
+                "started_at) VALUES (:case, :definition, 'loop_back', 'running', :state, 1, :at) RETURNING id"),
+                {"case": case_id, "definition": definition_id, "state": state, "at": at}).scalar()
+            for spiff_id, element_id, form in done:
+                conn.execute(text(
+                    "INSERT INTO human_tasks (instance_id, case_id, area_code, spiff_task_id, element_id, process_id, "
+                    "name, role, form, status, created_at, completed_at) VALUES (:instance, :case, 'north', :spiff, "
+                    ":element, 'loop_back', :element, 'referrer', :form, 'completed', :at, :at)"),
+                    {"instance": instance_id, "case": case_id, "spiff": spiff_id, "element": element_id, "form": form,
+                     "at": at})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT element_id, answers FROM human_tasks ORDER BY id")).all()
+        db.session.remove()
+        db.engine.dispose()
+    found = [(element_id, json.loads(answers) if isinstance(answers, str) else answers) for element_id, answers in rows]
+    assert found == [("step_1", {"note": "first"}), ("step_2", {"note": "second"}),
+                     # required fields are this step's answer even when the step before gave the same value
+                     ("step_3", {"note": "second"}),
+                     ("step_4", {"another_cycle": True}), ("step_1", {"note": "again"})]
