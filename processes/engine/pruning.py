@@ -15,6 +15,8 @@ never change, so the rows that name open steps and timers still match.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.task import Task
@@ -32,41 +34,37 @@ def prune(workflow: BpmnWorkflow) -> int:
 
 
 def _prune_tree(workflow: BpmnBaseWorkflow) -> int:
-    root = workflow.task_tree
-    parents = [task.parent for task in workflow.tasks.values() if task.has_state(TaskState.NOT_FINISHED_MASK)]
+    # Task ids and `_parent` rather than Task.parent: this runs on every save, and those lookups were most of it.
+    tasks, root = workflow.tasks, workflow.task_tree
+    parents = {task._parent for task in tasks.values() if task._state & TaskState.NOT_FINISHED_MASK}
     if not parents or None in parents:
         return 0  # finished (nothing to go on with), or just started: nothing above the live tasks
-    keep = _common_ancestor(parents)
-    if keep is root or keep.parent is root:
+    keep = tasks[_common_ancestor(tasks, parents)]
+    if keep is root or keep._parent == root.id:
         return 0
     kept = {root.id, *(task.id for task in _subtree(keep))}
-    dropped = [task_id for task_id in workflow.tasks if task_id not in kept]
+    dropped = [task_id for task_id in tasks if task_id not in kept]
     for task_id in dropped:
-        workflow.top_workflow.event_manager.remove_task(workflow.tasks.pop(task_id))
+        workflow.top_workflow.event_manager.remove_task(tasks.pop(task_id))
     keep._parent, root._children = root.id, [keep.id]
     if workflow.last_task is not None and workflow.last_task.id not in kept:
         workflow.last_task = None
     return len(dropped)
 
 
-def _common_ancestor(tasks: list[Task]) -> Task:
-    """The deepest task that is, or is an ancestor of, every one of `tasks`."""
-    path = _path_from_root(tasks[0])
-    depth = len(path)
-    for task in tasks[1:]:
-        other = {t.id for t in _path_from_root(task)}
-        while path[depth - 1].id not in other:
-            depth -= 1
-    return path[depth - 1]
-
-
-def _path_from_root(task: Task) -> list[Task]:
-    path = []
-    current: Task | None = task
-    while current is not None:
-        path.append(current)
-        current = current.parent
-    return path[::-1]
+def _common_ancestor(tasks: dict[UUID, Task], task_ids: set[UUID]) -> UUID:
+    """The id of the deepest task that is, or is an ancestor of, every one of `task_ids`."""
+    first, *others = task_ids
+    path = [first]  # from the task up to the root
+    while (parent := tasks[path[-1]]._parent) is not None:
+        path.append(parent)
+    position = {task_id: index for index, task_id in enumerate(path)}
+    deepest = 0
+    for task_id in others:
+        while task_id not in position:
+            task_id = tasks[task_id]._parent
+        deepest = max(deepest, position[task_id])
+    return path[deepest]
 
 
 def _subtree(task: Task) -> list[Task]:
