@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -95,6 +96,10 @@ class HumanTask(db.Model):
     escalates: Mapped[bool] = mapped_column(default=False, server_default=false())  # to the MACE chairs
     # Someone saved unfinished answers to it: only then has completing it drafts to drop.
     has_draft: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the step recorded, its form's fields only, set as it completes: the case page reads this, so it
+    # never deserializes a workflow, and pruning may drop the finished task from the saved state. Deferred:
+    # worklists load many rows and never show answers.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
 
 class Timer(db.Model):

@@ -16,7 +16,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Row, Select, bindparam, select, text
 
-from processes.engine import audit, forms, repository, serialization, workflow_sync, write_queue
+from processes.engine import audit, forms, pruning, repository, serialization, workflow_sync, write_queue
 from processes.engine import bundle as bundles
 from processes.engine.access import can_act, can_see_task, visible_case_area, visible_instance
 from processes.engine.actors import Actor
@@ -74,11 +74,12 @@ def _load(instance: ProcessInstance) -> BpmnWorkflow:
 
 def _save(instance: ProcessInstance, workflow: BpmnWorkflow, case: CaseRef, actor: Actor | None, at: datetime,
           before: Before, completed: str | None = None, timer_rows: list[Row] | None = None) -> None:
-    """Persist state, keep task and timer rows in step, end or continue the instance.
+    """Persist state (finished loop iterations pruned), keep task and timer rows in step, end or continue it.
 
     A new instance is inserted at once (its rows need its id); an existing one gets one queued,
     version-guarded UPDATE, sent with the rest of the change at commit.
     """
+    pruning.prune(workflow)
     state = serialization.dump(workflow)
     ended = workflow.is_completed()
     if instance.id is None:
@@ -258,12 +259,16 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str
     at = now()
     # The form's answers are what was submitted now: an optional answer left out this time must not keep
     # the one given in an earlier cycle of the case.
-    for name in forms.fields(instance.definition, task.form):
+    own_fields = forms.fields(instance.definition, task.form)
+    for name in own_fields:
         spiff_task.data.pop(name, None)
     spiff_task.data.update(data)
     _engine(lambda: (spiff_task.run(), workflow.do_engine_steps()))
+    # Kept on the row as the task left them (a post-script may have changed them): the saved state will not
+    # keep the finished task once its loop comes round again.
+    answers = {name: spiff_task.data[name] for name in own_fields if name in spiff_task.data}
     write_queue.update_row(task, status="completed", completed_at=at, completed_by_id=actor.id,
-                           assignee_id=task.assignee_id or actor.id)
+                           assignee_id=task.assignee_id or actor.id, answers=answers)
     event = StepCompleted(actor, instance.definition, task, data, at)
     for listener in HOOKS.step_completed:
         listener(event)

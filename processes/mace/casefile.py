@@ -1,22 +1,20 @@
 """What the web pages show of one child's case: summary, steps, timeline, recorded answers, the current plan,
-persons and locations of concern, and the pathway diagrams. Only these single-case pages read saved
-workflow state (for the answers); worklists never do."""
+persons and locations of concern, and the pathway diagrams. Answers are read from the steps' rows: no page
+deserializes a workflow."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import func, select
 
-from processes.engine import audit, forms, runtime, serialization
-from processes.engine import bundle as bundles
+from processes.engine import audit, forms, runtime
 from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
+from processes.engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
 from processes.mace import diagrams
@@ -91,35 +89,22 @@ def people_named(user_ids: set[int | None]) -> dict[int, str]:
             db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))}
 
 
-_MISSING = object()
-
-
-def _own_answers(spiff_task, schema: dict[str, Any]) -> dict[str, Any]:
-    """The form's fields as this step left them. A field the step did not set but an earlier step did
-    (same name, value unchanged from before the step) is not this step's answer, unless it is required."""
-    data = spiff_task.data
-    before = spiff_task.parent.data if spiff_task.parent is not None else {}
-    required = set(schema.get("required", []))
-    return {name: data[name] for name in schema.get("properties", {})
-            if name in data and (name in required or before.get(name, _MISSING) != data[name])}
-
-
 def answers_of(case_id: int, steps: list[HumanTask]) -> list[Answer]:
-    """The recorded answers of the case's completed steps, oldest first, from each instance's saved state."""
-    done = [s for s in steps if s.status == "completed" and s.form]
-    by_instance: dict[int, list[HumanTask]] = {}
-    for step in done:
-        by_instance.setdefault(step.instance_id, []).append(step)
+    """The recorded answers of the case's completed steps, oldest first, from the rows the steps left."""
+    done = {s.id: s for s in steps if s.status == "completed" and s.form}
+    if not done:
+        return []
+    recorded = db.session.execute(
+        select(HumanTask.id, HumanTask.answers, ProcessDefinition)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+        .where(HumanTask.case_id == case_id, HumanTask.id.in_(done)))
     answers = []
-    for instance in db.session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(by_instance))):
-        parsed = bundles.for_definition(instance.definition)
-        workflow = serialization.load(instance.state, parsed, instance.process_id)
-        for step in by_instance[instance.id]:
-            spiff_task = workflow.get_task_from_id(UUID(step.spiff_task_id))
-            schema = forms.schema_for(instance.definition, step.form)
-            data = _own_answers(spiff_task, schema) if spiff_task is not None else {}
-            answers.append(Answer(step, schema.get("title") or step.name, schema,
-                                  forms.ui_schema_for(instance.definition, step.form), data))
+    for step_id, data, definition in recorded:
+        step = done[step_id]
+        schema = forms.schema_for(definition, step.form)
+        answers.append(Answer(step, schema.get("title") or step.name, schema,
+                              forms.ui_schema_for(definition, step.form), data or {}))
     return sorted(answers, key=lambda a: (a.step.completed_at or a.step.created_at, a.step.id))
 
 

@@ -251,10 +251,10 @@ _STATUS_WORDS = {"kept": "not due for review", "due": "due for review, not yet p
 def erase(case_id: int) -> None:
     """Remove the child's record from every table, inside the caller's change.
 
-    Workflow state, steps, timers, drafts, notifications, incidents, bookings and facts (the persons and
-    locations of concern recorded for this child among them) are deleted; the case row stays, nameless, so
-    that the audit trail's ids still lead somewhere; the audit trail keeps who did what and when, and loses
-    any free text (a cancellation's reason, say).
+    Workflow state, steps (with the answers each recorded), timers, drafts, notifications, incidents, bookings
+    and facts (the persons and locations of concern recorded for this child among them) are deleted; the case
+    row stays, nameless, so that the audit trail's ids still lead somewhere; the audit trail keeps who did what
+    and when, and loses any free text (a cancellation's reason, say).
     """
     instances = select(ProcessInstance.id).where(ProcessInstance.case_id == case_id).scalar_subquery()
     steps = select(HumanTask.id).where(HumanTask.case_id == case_id).scalar_subquery()
