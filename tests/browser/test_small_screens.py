@@ -1,6 +1,6 @@
-"""At 375 px, the width of a small phone, the inbox, task, case, meeting and oversight pages fit the screen: no
-sideways scrolling (their wide tables become one card a row, each cell labelled by its column), and axe-clean.
-On the real pathway, in a real browser, with the server and people of the oversight journeys."""
+"""At 375 px, the width of a small phone, the inbox, task, case, referral, meeting and oversight pages fit the
+screen: no sideways scrolling (their wide tables become one card a row, each cell labelled by its column), and
+axe-clean. On the real pathway, in a real browser, with the server and people of the oversight journeys."""
 
 from __future__ import annotations
 
@@ -70,6 +70,9 @@ def test_the_inbox_task_and_case_pages_fit_a_phone(pathway, browse, axe):
         fits(worker, axe)
         expect(worker.get_by_role("heading", level=1)).to_have_text("Casey Fictional")
         on_screen(worker.locator("#steps tbody tr").first)
+        referrer = phone(browse, axe, "referrer")
+        menu(referrer, axe, "Start a referral")
+        on_screen(referrer.get_by_role("button", name="Send referral"))
 
 
 def test_the_meeting_and_oversight_pages_fit_a_phone(pathway, browse, axe):
