@@ -1,16 +1,23 @@
-"""The case page: a child's pathway, its steps and what was recorded."""
+"""The case page: a child's pathway, its steps, what it waits for and what was recorded; and recording a missing
+episode from it, as a form drawn from the pathway's message schema."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from processes.engine import forms, repository, runtime
+from processes.engine.errors import InvalidInput
+from processes.engine.permissions import MESSAGE_DELIVER
 from processes.mace import casefile
+from processes.mace.contract import MISSING_EPISODE
 
+from . import formkit, submission
 from .auth import actor
 from .params import ID
 
 bp = Blueprint("cases", __name__)
+PAYLOAD = "payload."  # the service names a wrong field of a message `payload.<field>`
 
 
 @bp.get(f"/cases/<{ID}:case_id>")
@@ -18,3 +25,38 @@ def case(case_id: int) -> ResponseReturnValue:
     me = actor()
     found = casefile.case_file(me, case_id, request.args.get("process") or None)
     return render_template("case.html", file=found, me=me)
+
+
+@bp.route(f"/cases/<{ID}:case_id>/missing-episode", methods=["GET", "POST"])
+def missing_episode(case_id: int) -> ResponseReturnValue:
+    """The message's fields as a form; sent, the pathway receives the message (a return home interview opens)."""
+    me = actor()
+    child = casefile.case_named(me, case_id)
+    me.require(MESSAGE_DELIVER, "record a missing episode")
+    key = current_app.config["PATHWAY_KEY"]
+    definition = repository.require_latest(key)
+    form = forms.message_schema_name(MISSING_EPISODE)
+    schema, ui_schema = forms.schema_for(definition, form), forms.ui_schema_for(definition, form)
+
+    def page(raw: dict, refusal: submission.Refusal = submission.NOTHING) -> ResponseReturnValue:
+        fields = formkit.fields(schema, ui_schema, raw, refusal.errors)
+        return render_template("missing_episode.html", case=child, fields=fields, conflict=refusal.conflict,
+                               error_list=refusal.summary(formkit.error_list(fields)),
+                               title=schema.get("title") or formkit.humanise(MISSING_EPISODE)), refusal.status
+
+    if request.method == "GET":
+        return page({})
+    raw = formkit.raw_from_form(schema, request.form)
+    payload, errors = formkit.data_from_raw(schema, raw)
+
+    def sent() -> ResponseReturnValue:
+        runtime.deliver_message(me, child.id, MISSING_EPISODE, payload, key)
+        flash("The missing episode is recorded. The pathway has moved on.", "success")
+        return redirect(url_for("web.cases.case", case_id=child.id))
+
+    def friendly(invalid: InvalidInput) -> dict[str, str]:
+        return formkit.friendly_errors(schema, {path.removeprefix(PAYLOAD): messages
+                                                for path, messages in invalid.errors.items()}, payload)
+
+    return submission.submit(errors, check=lambda: forms.validate_message(definition, MISSING_EPISODE, payload),
+                             send=sent, friendly=friendly, again=lambda refusal: page(raw, refusal))

@@ -1,11 +1,12 @@
 """What the web pages show of one child's case: summary, steps, timeline, recorded answers, the current plan,
-persons and locations of concern, and the pathway diagrams. Answers are read from the steps' rows: no page
-deserializes a workflow."""
+persons and locations of concern, what the case waits for (its timers and booked MACE 1 meeting) and the pathway
+diagrams. Answers are read from the steps' rows: no page deserializes a workflow."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,13 +15,14 @@ from processes.engine import audit, forms, runtime
 from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
-from processes.engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance
+from processes.engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
 from processes.mace import diagrams
 from processes.mace.cases import visible_case
 from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD
-from processes.mace.models import Case
+from processes.mace.models import Booking, Case, Meeting
+from processes.mace.working_days import UK
 
 # Reads, not changes: counted on the case page rather than listed in its timeline.
 # Reads of the record, and the lists, pages and exports the child was shown in: listed apart from the changes.
@@ -59,6 +61,16 @@ class TimelineEntry:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class BookedMeeting:
+    """The MACE 1 meeting the case is booked onto, and the day its plan must be ready by."""
+
+    meeting_id: int | None
+    starts_at: datetime
+    plan_deadline: date
+    kind: str  # new or review
+
+
 @dataclass
 class CaseFile:
     case: Case
@@ -75,6 +87,8 @@ class CaseFile:
     main_diagram: diagrams.Diagram | None = None
     stages: dict[str, str] = field(default_factory=dict)  # process id -> name, of the stages with open steps
     pathway_running: bool = False  # a new referral waits until the running pathway ends
+    waiting: list[diagrams.Waiting] = field(default_factory=list)  # its running pathway's timers, soonest first
+    booking: BookedMeeting | None = None
 
 
 def steps_of(case_id: int) -> list[HumanTask]:
@@ -148,8 +162,38 @@ def _timeline(actor: Actor, case_id: int, steps: list[HumanTask]) -> tuple[list[
     return entries, views, user_ids
 
 
-def _diagrams(steps: list[HumanTask], process_id: str | None) -> tuple[diagrams.Diagram | None,
-                                                                     diagrams.Diagram | None, dict[str, str]]:
+def waiting_on(case_id: int) -> list[diagrams.Waiting]:
+    """The timers the case's running instances wait on, soonest first, each named from its definition."""
+    rows = db.session.execute(
+        select(Timer.element_id, Timer.fire_at, ProcessInstance.definition_id)
+        .join(ProcessInstance, ProcessInstance.id == Timer.instance_id)
+        .where(ProcessInstance.case_id == case_id, ProcessInstance.status == "running")
+        .order_by(Timer.fire_at, Timer.id)).all()
+    found = []
+    for element_id, fire_at, definition_id in rows:
+        elements = diagrams.elements_of(db.session.get(ProcessDefinition, definition_id))
+        process_id, name = elements.get(element_id, ("", diagrams.humanise(element_id)))
+        found.append(diagrams.Waiting(process_id, element_id, name, fire_at))
+    return found
+
+
+def booked_meeting(case_id: int) -> BookedMeeting | None:
+    """The next MACE 1 meeting the case is booked onto, from today (UK) on: a meeting under way still counts."""
+    today = datetime.combine(now().astimezone(UK).date(), time(), UK)
+    row = db.session.execute(
+        select(Booking, Meeting.id).outerjoin(Meeting, (Meeting.area_code == Booking.area_code)
+                                              & (Meeting.starts_at == Booking.meeting_at))
+        .where(Booking.case_id == case_id, Booking.status == "booked", Booking.meeting_at >= today)
+        .order_by(Booking.meeting_at).limit(1)).first()
+    if row is None:
+        return None
+    booking, meeting_id = row
+    return BookedMeeting(meeting_id, booking.meeting_at, booking.plan_deadline, booking.kind)
+
+
+def _diagrams(steps: list[HumanTask], process_id: str | None,
+              waiting: list[diagrams.Waiting]) -> tuple[diagrams.Diagram | None, diagrams.Diagram | None,
+                                                        dict[str, str]]:
     """The diagram of the chosen (else the most pressing open, else the latest) step's stage, and the main one."""
     if not steps:
         return None, None, {}
@@ -162,11 +206,12 @@ def _diagrams(steps: list[HumanTask], process_id: str | None) -> tuple[diagrams.
     processes = diagrams.processes_of(definition)
     at = now()
     stages = {s.process_id: processes[s.process_id].name for s in open_steps if s.process_id in processes}
-    current = diagrams.diagram(definition, chosen.process_id, steps, at) if chosen.process_id in processes else None
+    current = diagrams.diagram(definition, chosen.process_id, steps, at, waiting) \
+        if chosen.process_id in processes else None
     entry = definition.entry_process_id
     main = None
     if entry in processes and (current is None or processes[entry].file != current.file):
-        main = diagrams.diagram(definition, entry, steps, at)
+        main = diagrams.diagram(definition, entry, steps, at, waiting)
     return current, main, stages
 
 
@@ -184,10 +229,19 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     for entry in timeline + seen:
         entry.who = people.get(entry.who) if entry.who is not None else None
     plans = [a for a in answers if PLAN_FIELD in a.data]
-    current, main, stages = _diagrams(steps, process_id)
+    waiting = waiting_on(case.id)
+    current, main, stages = _diagrams(steps, process_id, waiting)
     return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views, seen,
                     plans[-1] if plans else None, _concerns(answers), current, main, stages,
-                    runtime.running_pathway(case.id) is not None)
+                    runtime.running_pathway(case.id) is not None, waiting, booked_meeting(case.id))
+
+
+@atomic
+def case_named(actor: Actor, case_id: int) -> Case:
+    """The case a page about it names the child of (404 for another area's case); the read is audited."""
+    case = visible_case(actor, case_id)
+    audit.record(actor, "case.view", case_id=case.id)
+    return case
 
 
 @dataclass

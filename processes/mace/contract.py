@@ -27,6 +27,8 @@ SCREENING_STEP = "screen"  # the pathway's first user task, done by the referrer
 PLAN_STEP = "share_plan"  # the plan written up and shared with the manager, ahead of MACE 1
 OUTCOME_STEP = "mace1_outcome"  # completed once the meeting has discussed the case
 REFERRER = "referrer"  # the role whose lane holds the screening step
+# A message the case page records (its payload's fields are its `<name>.message.schema.json`).
+MISSING_EPISODE = "missing_episode"
 # A variable the diagrams set.
 BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
 # Form fields.

@@ -1,5 +1,6 @@
 """Pathway diagrams: which BPMN file of a definition holds which process, the processes' names, and a
-case's steps marked on a diagram (completed, current, overdue). Reads task rows, never workflow state."""
+case's steps and waiting timers marked on a diagram (completed, waiting, current, overdue). Reads task and timer
+rows, never workflow state."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from processes.mace.working_days import days_overdue
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Which state wins when several steps meet on one element (a loop, or a call activity's stage).
-_RANK = {"completed": 0, "current": 1, "overdue": 2}
+_RANK = {"completed": 0, "waiting": 1, "current": 2, "overdue": 3}
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Diagram:
     name: str
     file: str
     xml: str
-    states: dict[str, str] = field(default_factory=dict)  # element id -> completed | current | overdue
+    states: dict[str, str] = field(default_factory=dict)  # element id -> completed | waiting | current | overdue
     links: dict[str, int] = field(default_factory=dict)  # element id -> the task page to open
     days_overdue: dict[str, int] = field(default_factory=dict)
 
@@ -57,6 +58,26 @@ def processes_of(definition: ProcessDefinition) -> dict[str, ProcessInfo]:
                 found[pid] = ProcessInfo(pid, process.get("name") or humanise(pid), name, calls)
         _processes[cache_key] = found
     return _processes[cache_key]
+
+
+_elements: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+
+
+def elements_of(definition: ProcessDefinition) -> dict[str, tuple[str, str]]:
+    """Element id -> (its process id, its name) over the definition's BPMN files; once per version."""
+    cache_key = (definition.key, definition.content_hash)
+    if cache_key not in _elements:
+        found = {}
+        for name, text in sorted(definition.files.items()):
+            if not bundles.is_bpmn(name):
+                continue
+            for process in bundles.parse_xml(text).getroot().iter(f"{{{BPMN_NS}}}process"):
+                for element in process.iter():
+                    element_id = element.get("id")
+                    if element_id and element is not process:
+                        found[element_id] = (process.get("id"), element.get("name") or humanise(element_id))
+        _elements[cache_key] = found
+    return _elements[cache_key]
 
 
 def humanise(identifier: str) -> str:
@@ -92,8 +113,20 @@ def _state(step: HumanTask, at: datetime) -> str:
     return "overdue" if step.due_at is not None and aware(step.due_at) < at else "current"
 
 
-def diagram(definition: ProcessDefinition, process_id: str, steps: Iterable[HumanTask], at: datetime) -> Diagram:
-    """The BPMN file that holds `process_id`, with the case's steps marked on every process drawn in it."""
+@dataclass(frozen=True)
+class Waiting:
+    """A timer the case waits on, as the timers table holds it, named from the definition."""
+
+    process_id: str
+    element_id: str
+    name: str
+    fire_at: datetime
+
+
+def diagram(definition: ProcessDefinition, process_id: str, steps: Iterable[HumanTask], at: datetime,
+            waiting: Iterable[Waiting] = ()) -> Diagram:
+    """The BPMN file that holds `process_id`, with the case's steps and waiting timers marked on every process
+    drawn in it."""
     processes = processes_of(definition)
     info = processes[process_id]
     drawn = {pid for pid, other in processes.items() if other.file == info.file}
@@ -101,11 +134,17 @@ def diagram(definition: ProcessDefinition, process_id: str, steps: Iterable[Huma
     calls = {element: _reachable(processes, called)
              for pid in drawn for element, called in processes[pid].calls.items()}
     result = Diagram(process_id, info.name, info.file, definition.files[info.file])
+
+    def targets_of(pid: str, element_id: str) -> list[str]:
+        return ([element_id] if pid in drawn else []) + [element for element, reached in calls.items()
+                                                          if pid in reached]
+
+    for timer in waiting:
+        for element in targets_of(timer.process_id, timer.element_id):
+            result.states.setdefault(element, "waiting")
     for step in sorted((s for s in steps if s.status in ("open", "completed")), key=lambda s: s.id):
-        targets = [step.element_id] if step.process_id in drawn else []
-        targets += [element for element, reached in calls.items() if step.process_id in reached]
         state = _state(step, at)
-        for element in targets:
+        for element in targets_of(step.process_id, step.element_id):
             if _RANK[state] >= _RANK.get(result.states.get(element, "completed"), 0):
                 result.states[element] = state
                 result.links[element] = step.id

@@ -80,6 +80,7 @@ class Decisions:
     review_records: bool = False  # the retention review list, and erasure
     export_records: bool = False  # a child's whole record, for a subject access request
     search_audit: bool = False
+    deliver_messages: bool = False  # record what happened to a child (a missing episode) on their pathway
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -95,4 +96,4 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
-                     search_audit=actor.may(AUDIT_VIEW))
+                     search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER))

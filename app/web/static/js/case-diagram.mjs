@@ -1,15 +1,15 @@
-// Draws each pathway diagram on the case page with bpmn-js, marking completed, current and overdue steps
-// (canvas markers and overlays) and opening a step's task page when it is selected. Without JavaScript the
-// page's step list says the same.
+// Draws each pathway diagram on the case page with bpmn-js, marking completed, current and overdue steps and
+// waiting timers (canvas markers and overlays) and opening a step's task page when it is selected. Without
+// JavaScript the page's step list and "What the case waits for" say the same.
 import { openDiagram } from "./diagram-viewer.mjs";
-const STATES = ["completed", "current", "overdue"];
+const STATES = ["completed", "waiting", "current", "overdue"];
 
 async function draw(container) {
   const { data, viewer, canvas, overlays, registry } = await openDiagram(container, "diagram");
   for (const [elementId, state] of Object.entries(data.states)) {
     if (!registry.get(elementId) || !STATES.includes(state)) continue;
     canvas.addMarker(elementId, `step-${state}`);
-    canvas.addMarker(elementId, "step-link");
+    if (data.links[elementId]) canvas.addMarker(elementId, "step-link");
     if (state === "overdue") {
       const badge = document.createElement("span");
       badge.className = "app-diagram__badge app-diagram__badge--overdue";
