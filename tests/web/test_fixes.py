@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ from processes.mace.demo import ANSWERS
 from processes.mace.models import Booking, BookingMove, Meeting
 from processes.mace.working_days import UK
 from tests.support.factories import BOTH_AREAS
-from tests.support.pathway import FIRST_MEETING, MONDAY, TO_MACE1, child_on_pathway, deploy_pathway, walk
+from tests.support.pathway import FIRST_MEETING, MONDAY, TO_MACE1, child_on_pathway, deploy_pathway, start_child, walk
 from tests.support.web import csrf_token, errors_listed, signed_in_client
 
 
@@ -196,3 +197,19 @@ def test_the_outcome_summary_gives_the_risk_level_once_and_what_was_agreed(booke
     for shown in ("Measures of success agreed", "Attends school four days a week", "Challenges",
                   "Missed appointments", "Additions to the plan", "Weekly school check-in"):
         assert shown in item, shown
+
+
+def test_referrals_100_days_late_are_not_shown_green_by_a_median_of_quick_decisions(people, signed_in):
+    deploy_pathway()
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        children = [start_child(people, clock) for _ in range(7)]
+        for child in children:
+            child.complete("screen")
+        for child in children[:4]:
+            child.complete("hub_decision")
+        clock.move_to(MONDAY + timedelta(days=100))
+        page = text(signed_in("team_manager").get("/oversight/bottlenecks"))
+    row = page[page.index('data-element-id="hub_decision"'):]
+    row = row[:row.index("</tr>")]
+    assert 'data-level="red"' in row and "Over 1.5 times its target" in row and "Within target" not in row
+    assert "0 days" in row and "one still open for 100 days" in row, "the median, and the wait it would hide"
