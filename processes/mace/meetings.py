@@ -247,8 +247,9 @@ def move_to_next(actor: Actor, booking_id: int, reason: str, to: str | None = No
     db.session.add(BookingMove(booking_id=booking.id, to_meeting_at=target.starts_at, reason=reason,
                                moved_by_id=actor.id, moved_at=at))
     db.session.flush()
+    day = target.starts_at.astimezone(UK)
     runtime.set_variables(actor, instance.id, {BOOKING_VARIABLE: target.as_data()},
-                          detail=f"MACE 1 moved to {target.starts_at.astimezone(UK):%d %b %Y}")
+                          detail=f"MACE 1 moved to {day.day} {day:%B %Y}")  # shown on the case's timeline
     audit.record(actor, "booking.move", case_id=booking.case_id, instance_id=instance.id,
                  detail=f"booking {booking.id}")
     return booking
