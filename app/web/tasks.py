@@ -36,7 +36,7 @@ def inbox() -> ResponseReturnValue:
     )
     page = int_arg("page", 1)
     # Without a scope asked for, the inbox opens on the first list that holds work, not on an empty "My tasks".
-    scope = scope or worklists.busiest_scope(me, wanted)
+    scope = scope or worklists.first_scope_with_work(me, wanted)
     work = worklists.worklist(me, scope, wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-work.total // PAGE_SIZE))
     return render_template("inbox.html", work=work, scopes=scopes, scope=scope, wanted=wanted, stages=stages,

@@ -96,7 +96,7 @@ def _counts(actor: Actor, base: list[ColumnElement[bool]], at: datetime) -> dict
 
 
 @atomic
-def busiest_scope(actor: Actor, wanted: WorkFilter | None = None) -> str:
+def first_scope_with_work(actor: Actor, wanted: WorkFilter | None = None) -> str:
     """The first scope, in the inbox's order, that holds matching work: "mine" when none does."""
     at = now()
     counts = _counts(actor, _filter_where(actor, wanted or WorkFilter(), at), at)
