@@ -42,7 +42,8 @@ db: setup
 
 run: db
 	$(FLASK) demo seed
-	MACE_SCHEDULER=$(if $(REDIS_URL),off,embedded) $(FLASK) run --host $(HOST) --port $(PORT)
+	MACE_SCHEDULER=$(if $(REDIS_URL),off,embedded) BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .

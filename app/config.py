@@ -80,7 +80,9 @@ def scheduling() -> dict:
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME") or None,
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "").lower() in ("1", "true", "yes"),
-        "BASE_URL": (os.environ.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Unset: pages link to the host and port they were asked on (app/web/params.py), and emails, sent with
+        # no request to go by, give the task's reference without a link.
+        "BASE_URL": (os.environ.get("BASE_URL") or "").rstrip("/") or None,
     }
 
 

@@ -99,7 +99,7 @@ def error_page(error: Exception) -> ResponseReturnValue:
     else:
         title, body = ERROR_PAGES.get(status, ("Sorry, there is a problem with the service", "Try again later."))
     if isinstance(error, ServiceError) and status not in (404,):
-        body = error.message
+        body = display.refusal(error)
     return render_template("error.html", title=title, body=body, status=status), status
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Flask
 
 from processes.engine.clock import aware, now
-from processes.mace.roles import ROLES
+from processes.engine.errors import Conflict, Forbidden, ServiceError
+from processes.mace.roles import ROLES, one_holder
 from processes.mace.working_days import UK, days_overdue
 
 from . import formkit
@@ -95,8 +96,22 @@ def uk_time(value: datetime | None) -> str:
     return f"{hour}{'' if local.minute == 0 else f':{local:%M}'}{'am' if local.hour < 12 else 'pm'}"
 
 
-def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str, str]:
-    """(words, tag colour) for a step's due time; overdue says by how many days, not by colour alone."""
+def refusal(error: ServiceError) -> str:
+    """A service's refusal for a page: who may do it by their roles' names, and when in UK time, not codes."""
+    if isinstance(error, Forbidden) and error.roles and error.what:
+        holders = [one_holder(role) for role in error.roles]
+        names = holders[0] if len(holders) == 1 else f"{', '.join(holders[:-1])} or {holders[-1]}"
+        return f"Only {names} can {error.what}."
+    if isinstance(error, Conflict) and error.at:
+        return error.message.replace(error.at.isoformat(), uk_datetime(error.at))
+    return error.message
+
+
+def due_state(due_at: datetime | None, at: datetime | None = None, *, dated: bool = True) -> tuple[str, str]:
+    """(words, tag colour) for a step's due time; overdue says by how many days, not by colour alone.
+
+    A page that prints the due date beside the tag asks with dated=False, so the date is not said twice.
+    """
     if due_at is None:
         return "No due date", "govuk-tag--grey"
     at = at or now()
@@ -113,7 +128,7 @@ def due_state(due_at: datetime | None, at: datetime | None = None) -> tuple[str,
     if due - at < timedelta(days=7):
         days = (due_day - today).days
         return f"Due in {days} day{'s' if days != 1 else ''}", "govuk-tag--yellow"
-    return f"Due {uk_date(due)}", "govuk-tag--blue"
+    return (f"Due {uk_date(due)}" if dated else "Due later"), "govuk-tag--blue"
 
 
 def days(value: float | None) -> str:
@@ -156,4 +171,5 @@ def register(app: Flask) -> None:
                                  action_label=lambda action: ACTIONS.get(action, formkit.humanise(action)),
                                  item_schema=formkit.item_schema, ordered_fields=formkit.ordered,
                                  option_label=formkit.option_label,
-                                 role_name=lambda role: ROLES.get(role, formkit.humanise(role)))
+                                 role_name=lambda role: ROLES.get(role, formkit.humanise(role)),
+                                 one_holder=one_holder)

@@ -20,6 +20,9 @@ TEXTAREA_FROM_LENGTH = 500  # longer free text gets a textarea even without a `u
 RADIOS_UP_TO = 8  # more choices than this become a select unless the hints say otherwise
 MAX_ROWS = 50
 DATE_HINT = "For example, 27 3 2026"
+# A field's UI hint {"ui:revealWhen": {"<radio field>": <its answer>}}: the field applies to that answer only, so it
+# is drawn inside that radio as a GOV.UK conditional reveal, and what it holds is kept only while the answer is chosen.
+REVEAL = "ui:revealWhen"
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Field:
     error: str | None
     item_title: str = "item"
     rows: list[list[Field]] = field(default_factory=list)
+    reveals: dict[str, list[Field]] = field(default_factory=dict)  # a radio's answer -> the fields it reveals
     scalar_rows: bool = False  # rows of one value each (an array of strings), not of objects
 
 
@@ -97,6 +101,21 @@ def ordered(schema: dict[str, Any], ui: dict[str, Any]) -> list[str]:
 
 def item_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
+
+
+def revealed_by(ui: dict[str, Any], name: str) -> tuple[str, str] | None:
+    """(radio field, its answer as the input holds it) that a field applies to, from its `ui:revealWhen` hint."""
+    hints = ui.get(name) if isinstance(ui.get(name), dict) else {}
+    when = hints.get(REVEAL)
+    if not isinstance(when, dict) or len(when) != 1:
+        return None
+    [(on, answer)] = when.items()
+    return on, ({True: "yes", False: "no"}.get(answer, str(answer)) if isinstance(answer, bool) else str(answer))
+
+
+def _hidden(ui: dict[str, Any], raw: dict[str, Any], name: str) -> bool:
+    reveal = revealed_by(ui, name)
+    return reveal is not None and raw.get(reveal[0]) != reveal[1]
 
 
 # From typed data to what the inputs hold
@@ -184,12 +203,14 @@ def remove_row(raw: dict[str, Any], name: str, index: int) -> None:
 # From what the inputs hold to typed data, with the errors of conversion
 
 
-def data_from_raw(schema: dict[str, Any], raw: dict[str, Any], path: str = "") -> tuple[dict[str, Any], dict]:
-    """Typed JSON for the service layer: empty optional fields are left out, blank rows dropped."""
+def data_from_raw(schema: dict[str, Any], raw: dict[str, Any], path: str = "",
+                  ui: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict]:
+    """Typed JSON for the service layer: empty optional fields are left out, blank rows dropped, and so are the
+    answers of fields revealed by a radio answer (`ui:revealWhen`) that is not chosen: they do not apply."""
     data: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, prop in schema.get("properties", {}).items():
-        if name not in raw:
+        if name not in raw or _hidden(ui or {}, raw, name):
             continue
         here = f"{path}{name}"
         value, error = _typed(prop, raw[name], here)
@@ -320,7 +341,30 @@ def friendly_errors(schema: dict[str, Any], errors: dict[str, list[str]], data: 
 
 def fields(schema: dict[str, Any], ui: dict[str, Any], raw: dict[str, Any], errors: dict[str, str],
            prefix: str = "", path: str = "") -> list[Field]:
+    """The fields to draw, in order; a field revealed by a radio answer is drawn inside that answer."""
+    drawn = _fields(schema, ui, raw, errors, prefix, path)
+    by_name = {one.name: one for one in drawn}
+    shown = []
+    for one in drawn:
+        reveal = revealed_by(ui, one.name)
+        radio = by_name.get(reveal[0]) if reveal else None
+        if radio is not None and radio.kind in ("radios", "yesno"):
+            radio.reveals.setdefault(reveal[1], []).append(one)
+        else:
+            shown.append(one)
+    return shown
+
+
+def _conditionally_required(schema: dict[str, Any]) -> set[str]:
+    """Fields the schema requires under some answer (`allOf: [{if, then: {required}}]`): asked as required."""
+    return {name for rule in schema.get("allOf", []) if isinstance(rule, dict)
+            for name in rule.get("then", {}).get("required", [])}
+
+
+def _fields(schema: dict[str, Any], ui: dict[str, Any], raw: dict[str, Any], errors: dict[str, str],
+            prefix: str, path: str) -> list[Field]:
     required = set(schema.get("required", []))
+    revealed_required = _conditionally_required(schema)
     result = []
     for name in ordered(schema, ui):
         prop = schema["properties"][name]
@@ -333,7 +377,8 @@ def fields(schema: dict[str, Any], ui: dict[str, Any], raw: dict[str, Any], erro
             kind=kind, title=prop.get("title") or humanise(name),
             hint=hints.get("ui:help") or prop.get("description") or (DATE_HINT if kind == "date" else None),
             placeholder=hints.get("ui:placeholder"),
-            required=name in required, max_length=prop.get("maxLength"),
+            required=name in required or (revealed_by(ui, name) is not None and name in revealed_required),
+            max_length=prop.get("maxLength"),
             options=choices(item if kind == "checkboxes" else prop) or [], value=raw.get(name),
             error=errors.get(here), item_title=(item.get("title") or "item"),
         )
@@ -364,6 +409,8 @@ def error_list(found: list[Field]) -> list[tuple[str, str]]:
             listed.append((f"{one.id}-day" if one.kind == "date" else one.id, one.error))
         for row in one.rows:
             listed += error_list(row)
+        for revealed in one.reveals.values():
+            listed += error_list(revealed)
     return listed
 
 

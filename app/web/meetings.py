@@ -18,11 +18,12 @@ from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.identity import users as identity
 from processes.mace import contract, facts, meetings, policy
 from processes.mace.contract import OUTCOME_STEP
+from processes.mace.working_days import UK
 
 from . import formkit, submission
 from .auth import actor
 from .oversight import report_labels
-from .params import ID
+from .params import ID, base_url
 
 bp = Blueprint("meetings", __name__)
 
@@ -77,7 +78,7 @@ def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendan
     rows = _attendance_rows(register, raw_attendance, attendance_errors)
     error_list = []
     if moving and moving.get("error"):
-        error_list.append((f"reason-{moving['booking_id']}", moving["error"]))
+        error_list.append((f"{moving['field']}-{moving['booking_id']}", moving["error"]))
     for row in rows:
         for name in ATTENDANCE_FIELDS:
             if name in row["errors"]:
@@ -86,6 +87,9 @@ def _page(meeting_id: int, *, moving: dict[str, Any] | None = None, raw_attendan
         "meetings/meeting.html", agenda=agenda, meeting=agenda.meeting, register=register, rows=rows,
         area_name=identity.area_names({agenda.meeting.area_code}).get(agenda.meeting.area_code),
         started=aware(agenda.meeting.starts_at) <= now(),
+        # Each later meeting a case may move to, by its day as the form sends it.
+        move_choices={item.booking.id: [(aware(m.starts_at).astimezone(UK).date().isoformat(), m)
+                                        for m in meetings.move_choices(item.booking)] for item in agenda.items},
         moving=moving or {}, conflict=conflict, error_list=error_list, status_names=STATUS_NAMES), status
 
 
@@ -99,16 +103,17 @@ def move(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     me = actor()
     me.require(policy.MEETING_MANAGE, "move a case to another meeting")
     meetings.agenda_item(me, meeting_id, booking_id)
-    reason = request.form.get("reason", "")
+    reason, to = request.form.get("reason", ""), request.form.get("meeting", "")
     try:
-        meetings.move_to_next(me, booking_id, reason)
+        meetings.move_to_next(me, booking_id, reason, to)
     except InvalidInput as invalid:
-        message = _plain(next(iter(invalid.errors.values()))[0])
-        return _page(meeting_id, moving={"booking_id": booking_id, "reason": reason, "error": message}, status=400)
+        [(name, messages)] = list(invalid.errors.items())[:1]
+        return _page(meeting_id, moving={"booking_id": booking_id, "reason": reason, "to": to, "field": name,
+                                         "error": _plain(messages[0])}, status=400)
     except Conflict as error:
         return _page(meeting_id, conflict=error.message, status=409)
     # Flashed messages live in the session cookie: they name no child.
-    flash("The case is moved to the next meeting. The reason is kept under 'Moved to a later meeting'.", "success")
+    flash("The case is moved to the meeting chosen. The reason is kept under 'Moved to a later meeting'.", "success")
     return redirect(url_for("web.meetings.meeting", meeting_id=meeting_id))
 
 
@@ -170,7 +175,7 @@ def outcome(meeting_id: int, booking_id: int) -> ResponseReturnValue:
     raw = formkit.raw_from_form(schema, request.form)
     if formkit.row_action(schema, raw, request.form.get("action", "record")):
         return page(raw)
-    data, errors = formkit.data_from_raw(schema, raw)
+    data, errors = formkit.data_from_raw(schema, raw, ui=ui)
 
     def recorded() -> ResponseReturnValue:
         meetings.record_outcome(me, meeting_id, booking_id, data)
@@ -212,7 +217,7 @@ def summary(meeting_id: int) -> ResponseReturnValue:
 
 @bp.get(f"/meetings/<{ID}:meeting_id>.ics")
 def ics(meeting_id: int) -> ResponseReturnValue:
-    response = Response(meetings.ics(actor(), meeting_id), mimetype="text/calendar")
+    response = Response(meetings.ics(actor(), meeting_id, base_url()), mimetype="text/calendar")
     response.headers["Content-Disposition"] = f'attachment; filename="mace1-meeting-{meeting_id}.ics"'
     return response
 

@@ -59,7 +59,7 @@ def dashboard() -> ResponseReturnValue:
     filters = _filters(me, stages)
     page = int_arg("page", 1, below=100_000)
     board = oversight.dashboard(me, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    trend = oversight.weekly_trend(me)
+    trend = oversight.weekly_trend(me, filters=filters)
     by_stage = _ordered(board.counts)
     totals = {bucket: sum(c[bucket] for c in board.counts.values()) for bucket in oversight.BUCKETS}
     stage_chart = {

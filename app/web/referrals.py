@@ -72,7 +72,7 @@ def referral() -> ResponseReturnValue:
     if formkit.row_action(form.schema, raw, request.form.get("action", "send")):
         return page(child_raw, raw)
     child, child_errors = formkit.data_from_raw(child_schema, child_raw)
-    screening, screening_errors = formkit.data_from_raw(form.schema, raw)
+    screening, screening_errors = formkit.data_from_raw(form.schema, raw, ui=form.ui_schema)
     arguments = {"case_id": known.id} if known else {
         "area": child.get("area"), "child_name": child.get("child_name"),
         "date_of_birth": date.fromisoformat(child["date_of_birth"]) if "date_of_birth" in child else None}

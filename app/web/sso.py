@@ -15,6 +15,7 @@ from app.config import ConfigError
 from processes.identity import sso
 
 from . import auth
+from .params import base_url
 
 bp = Blueprint("sso", __name__)
 PROVIDER = "council"
@@ -67,9 +68,9 @@ def _refused(message: str) -> ResponseReturnValue:
 def start() -> ResponseReturnValue:
     client = _client()
     session[NEXT] = auth.safe_next(request.args.get("next"))
-    # From BASE_URL, not the request's Host: behind a proxy that ends TLS the request looks like plain http,
+    # From BASE_URL when set, not the request's Host: behind a proxy that ends TLS the request looks like plain http,
     # and the provider accepts only the address registered with it.
-    back = current_app.config["BASE_URL"] + url_for("web.sso.callback")
+    back = base_url() + url_for("web.sso.callback")
     return client.oauth.create_client(PROVIDER).authorize_redirect(back)
 
 

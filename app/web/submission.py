@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from processes.engine.errors import Conflict, InvalidInput, WorkflowFailed
 
+from . import display
+
 # A failed step is no one field's fault: its line in the error summary leads to the top of the page.
 FAILURE_ANCHOR = "main-content"
 
@@ -54,7 +56,7 @@ def submit(errors: dict[str, str], *, check: Callable[[], object], send: Callabl
     except InvalidInput as invalid:
         errors = friendly(invalid) | errors
     except Conflict as conflict:
-        return again(Refusal(errors, conflict=conflict.message))
+        return again(Refusal(errors, conflict=display.refusal(conflict)))
     except WorkflowFailed as failure:
         return again(Refusal(errors, failure=failure.message))
     return again(Refusal(errors))

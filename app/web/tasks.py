@@ -27,7 +27,7 @@ def home() -> ResponseReturnValue:
 def inbox() -> ResponseReturnValue:
     me = actor()
     scopes = worklists.scopes_for(me)
-    scope = request.args.get("scope") if request.args.get("scope") in scopes else "mine"
+    scope = request.args.get("scope") if request.args.get("scope") in scopes else None
     stages = diagrams.stage_names()
     wanted = worklists.WorkFilter(
         stage=request.args.get("stage") or None,
@@ -35,6 +35,8 @@ def inbox() -> ResponseReturnValue:
         due=request.args.get("due") if request.args.get("due") in worklists.DUE_STATES else None,
     )
     page = int_arg("page", 1)
+    # Without a scope asked for, the inbox opens on the first list that holds work, not on an empty "My tasks".
+    scope = scope or worklists.first_scope_with_work(me, wanted)
     work = worklists.worklist(me, scope, wanted, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-work.total // PAGE_SIZE))
     return render_template("inbox.html", work=work, scopes=scopes, scope=scope, wanted=wanted, stages=stages,
@@ -87,7 +89,7 @@ def task(task_id: int) -> ResponseReturnValue:
     action = request.form.get("action", "complete")
     if formkit.row_action(schema, raw, action):
         return page(raw)
-    data, errors = formkit.data_from_raw(schema, raw)
+    data, errors = formkit.data_from_raw(schema, raw, ui=view.ui_schema)
 
     def saved() -> ResponseReturnValue:
         drafts.save(me, task_id, data)

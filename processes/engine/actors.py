@@ -35,7 +35,8 @@ def holders(permission: str) -> list[str]:
 
 
 def forbidden(permission: str, what: str) -> Forbidden:
-    return Forbidden(f"Only {', '.join(holders(permission)) or 'nobody'} can {what}.")
+    roles = tuple(holders(permission))
+    return Forbidden(f"Only {', '.join(roles) or 'nobody'} can {what}.", roles, what)
 
 
 @dataclass(frozen=True)

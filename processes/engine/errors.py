@@ -1,6 +1,7 @@
 """Errors the service layer raises; each carries the HTTP status the API answers with."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class ServiceError(Exception):
@@ -23,13 +24,26 @@ class NotFound(ServiceError):
 
 
 class Forbidden(ServiceError):
+    """Refused for the actor's roles; `roles` could do `what`, so a page can name them in people's words."""
+
     status = 403
     code = "forbidden"
 
+    def __init__(self, message: str, roles: tuple[str, ...] = (), what: str | None = None):
+        super().__init__(message)
+        self.roles = roles
+        self.what = what
+
 
 class Conflict(ServiceError):
+    """Someone changed it first; `at`, when known, is when, so a page can say it in the reader's own time."""
+
     status = 409
     code = "conflict"
+
+    def __init__(self, message: str, at: datetime | None = None):
+        super().__init__(message)
+        self.at = at
 
 
 class InvalidInput(ServiceError):

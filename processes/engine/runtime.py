@@ -231,12 +231,12 @@ def _task_for_change(actor: Actor, task_id: int, also_by: str | None = None) -> 
     if instance.status != "running":
         raise Conflict(f"The pathway of task {task_id} is {instance.status}; your answers were not saved.")
     if task.status != "open":
-        raise Conflict(f"Task {task_id} was already {task.status} at "
-                       f"{aware(task.completed_at):%d %b %Y %H:%M} UTC; your answers were not saved.")
+        raise Conflict(f"Task {task_id} was already {task.status} on {aware(task.completed_at).isoformat()}; "
+                       "your answers were not saved.", at=aware(task.completed_at))
     if task.assignee_id not in (None, actor.id):
         raise Conflict(f"Task {task_id} is assigned to someone else; ask a manager to reassign it.")
     if not can_act(actor, task, also_by):
-        raise Forbidden(f"Task {task_id} is for the role {task.role}.")
+        raise Forbidden(f"Task {task_id} is for the role {task.role}.", (task.role,), f"act on task {task_id}")
     return task, instance
 
 

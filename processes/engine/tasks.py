@@ -101,7 +101,7 @@ def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: i
 def claim(actor: Actor, task_id: int) -> HumanTask:
     task = open_task(actor, task_id)
     if task.role not in actor.roles:
-        raise Forbidden(f"Task {task_id} is for the role {task.role}.")
+        raise Forbidden(f"Task {task_id} is for the role {task.role}.", (task.role,), f"act on task {task_id}")
     if task.assignee_id == actor.id:
         return task
     _assign(actor, task, actor.id, None, "task.claim")

@@ -319,7 +319,10 @@ def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Pr
             fields = set(json.loads(files[form]).get("properties", {}))
         except (json.JSONDecodeError, AttributeError):
             return  # the form's own check reports it
-        named = [k for k in hints if not k.startswith("ui:")] + list(hints.get("ui:order", []))
+        # A field asked only for one answer of another (`ui:revealWhen`) names that other field too.
+        revealers = [next(iter(h["ui:revealWhen"]), "") for h in hints.values()
+                     if isinstance(h, dict) and isinstance(h.get("ui:revealWhen"), dict) and h["ui:revealWhen"]]
+        named = [k for k in hints if not k.startswith("ui:")] + list(hints.get("ui:order", [])) + revealers
         for field in dict.fromkeys(named):
             if field not in fields and field != "*":
                 yield Problem(name, None, f"The UI hints name the field '{field}', which {form} does not have.")

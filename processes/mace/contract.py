@@ -44,7 +44,12 @@ LOCATION_OF_CONCERN = "location_of_concern"
 OUTCOME_KIND = "mace1_outcome"
 PLAN_DELIVERY = "plan_delivery"
 ESCALATION_AGREED = "escalation_agreed"
-SUMMARY_KINDS = (OUTCOME_KIND, RISK_LEVEL, PLAN_DELIVERY, ESCALATION_AGREED)  # in the outcome summary's order
+MEASURES_OF_SUCCESS = "measures_of_success"
+CHALLENGES = "challenges"
+PLAN_ADDITIONS = "plan_additions"
+# In the outcome summary's order.
+SUMMARY_KINDS = (OUTCOME_KIND, RISK_LEVEL, PLAN_DELIVERY, MEASURES_OF_SUCCESS, CHALLENGES, PLAN_ADDITIONS,
+                 ESCALATION_AGREED)
 
 USER_TASK, PROCESS, VARIABLE, FORM_FIELD, REPORT_KIND = "user task", "process", "variable", "form field", "report kind"
 
@@ -90,6 +95,12 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement(REPORT_KIND, PLAN_DELIVERY, "the MACE 1 outcome summary says from it how the plan is being "
                 "delivered", "mace1_outcome.schema.json"),
     Requirement(REPORT_KIND, ESCALATION_AGREED, "the MACE 1 outcome summary says from it whether escalation was "
+                "agreed", "mace1_outcome.schema.json"),
+    Requirement(REPORT_KIND, MEASURES_OF_SUCCESS, "the MACE 1 outcome summary gives from it the measures of "
+                "success agreed", "mace1_outcome.schema.json"),
+    Requirement(REPORT_KIND, CHALLENGES, "the MACE 1 outcome summary gives from it the challenges discussed",
+                "mace1_outcome.schema.json"),
+    Requirement(REPORT_KIND, PLAN_ADDITIONS, "the MACE 1 outcome summary gives from it the additions to the plan "
                 "agreed", "mace1_outcome.schema.json"),
 )
 

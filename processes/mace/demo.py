@@ -20,7 +20,7 @@ from processes.identity.models import User
 from processes.mace import cases, meetings, retention
 from processes.mace.contract import BOOKING_VARIABLE
 from processes.mace.models import RetentionReview
-from processes.mace.roles import ROLES
+from processes.mace.roles import ROLES, in_sentence
 from processes.mace.working_days import UK
 
 AREAS = {"north": "Northshire North", "south": "Northshire South"}
@@ -101,9 +101,9 @@ def seed(pathway_key: str) -> dict[str, str] | None:
     for code, name in AREAS.items():
         identity.create_area(code, name)
     tokens = {}
-    for role, label in ROLES.items():
+    for role in ROLES:
         username = f"demo-{role.replace('_', '-')}"
-        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org")
+        identity.create_user(username, f"Demo {in_sentence(role)}", [role], list(AREAS), f"{username}@example.org")
         authentication.set_password(username, DEMO_PASSWORD)
         tokens[username] = identity.create_token(username, "demo")
     identity.create_user(SECOND_ADMIN, "Demo second administrator", ["admin"], list(AREAS), None)

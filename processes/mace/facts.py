@@ -16,6 +16,7 @@ from processes.engine.hooks import StepCompleted
 from processes.mace.models import CaseFact
 
 REPORT_KEYWORD = "x-report"
+VALUE_LENGTH = 4000  # the longest free text a form reports (the outcome's measures of success, challenges)
 _INSERT = insert(CaseFact.__table__).inline()
 _paths: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = {}
 
@@ -38,7 +39,7 @@ def _values(data: dict[str, Any], path: tuple[str, ...]) -> list[str]:
     if len(path) == 2:
         value = [row.get(path[1]) for row in value or [] if isinstance(row, dict)]
     items = value if isinstance(value, list) else [value]
-    return [" ".join(str(v).split())[:500] for v in items if v not in (None, "")]
+    return [" ".join(str(v).split())[:VALUE_LENGTH] for v in items if v not in (None, "")]
 
 
 def record(step: StepCompleted) -> None:

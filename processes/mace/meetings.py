@@ -28,6 +28,10 @@ from processes.mace.working_days import UK
 ATTENDANCE = ("present", "deputy", "absent")
 
 
+# How many of the area's later meetings business support may choose from when moving a case.
+MOVE_CHOICES = 6
+
+
 def pathway_timescales() -> Timescales:
     """The timescales and MACE 1 calendar of the latest deployed pathway."""
     definition = repository.require_latest(settings.current().pathway_key)
@@ -201,33 +205,51 @@ def running_main(case_id: int) -> ProcessInstance:
     return instance
 
 
+def move_choices(booking: Booking) -> list[timescale_config.Meeting]:
+    """The area's later meetings a booked case may move to, soonest first."""
+    after = aware(booking.meeting_at).astimezone(UK).date() + timedelta(days=1)
+    return pathway_timescales().meetings(booking.area_code, after, MOVE_CHOICES)
+
+
+def _chosen(booking: Booking, to: str | None) -> timescale_config.Meeting:
+    """The meeting asked for by its day (ISO), or the next one when none is asked for."""
+    choices = move_choices(booking)
+    if not to:
+        return choices[0]
+    found = next((m for m in choices if m.starts_at.astimezone(UK).date().isoformat() == to), None)
+    if found is None:
+        raise InvalidInput("The case was not moved.", {"meeting": ["Choose one of the later meetings listed."]})
+    return found
+
+
 @atomic
-def move_to_next(actor: Actor, booking_id: int, reason: str) -> Booking:
-    """Business support moves a case to its area's next meeting; the reason is kept, and the case's plan
-    deadline, circulation date and meeting timer follow the new meeting."""
+def move_to_next(actor: Actor, booking_id: int, reason: str, to: str | None = None) -> Booking:
+    """Business support moves a case to a later meeting of its area: the one on the day `to` (ISO), one of
+    `move_choices`, or else the next. The reason is kept, and the case's plan deadline, circulation date and
+    meeting timer follow the new meeting."""
     actor.require(MEETING_MANAGE, "move a case to another meeting")
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.area_code not in actor.areas:
         raise NotFound(f"No booking {booking_id}.")
     reason = " ".join((reason or "").split())
     if not reason:
-        raise InvalidInput("The case was not moved.", {"reason": ["Say why the case is moving to the next meeting."]})
+        raise InvalidInput("The case was not moved.", {"reason": ["Say why the case is moving to a later meeting."]})
     if len(reason) > 500:
         raise InvalidInput("The case was not moved.", {"reason": ["Keep the reason to 500 characters or fewer."]})
     if booking.status != "booked":
         raise Conflict(f"Booking {booking_id} was already moved.")
     if aware(booking.meeting_at) <= now():
         raise Conflict("The meeting has started: record the outcome, or the chairs can amend the plan.")
-    timescales = pathway_timescales()
-    target = timescales.next_meeting(booking.area_code, aware(booking.meeting_at).astimezone(UK).date())
+    target = _chosen(booking, to)
     instance = running_main(booking.case_id)
     at = now()
     booking.status = "moved"  # the pathway's projection of the move then books the new meeting, of the same kind
     db.session.add(BookingMove(booking_id=booking.id, to_meeting_at=target.starts_at, reason=reason,
                                moved_by_id=actor.id, moved_at=at))
     db.session.flush()
+    day = target.starts_at.astimezone(UK)
     runtime.set_variables(actor, instance.id, {BOOKING_VARIABLE: target.as_data()},
-                          detail=f"MACE 1 moved to {target.starts_at.astimezone(UK):%d %b %Y}")
+                          detail=f"MACE 1 moved to {day.day} {day:%B %Y}")  # shown on the case's timeline
     audit.record(actor, "booking.move", case_id=booking.case_id, instance_id=instance.id,
                  detail=f"booking {booking.id}")
     return booking
@@ -318,22 +340,27 @@ def outcome_summary(actor: Actor, meeting_id: int) -> tuple[Meeting, list[Outcom
     items = built.items
     day_start = aware(items[0].booking.meeting_at) if items else now()
     facts = db.session.execute(
-        select(CaseFact.case_id, CaseFact.kind, CaseFact.value)
+        select(CaseFact.case_id, CaseFact.kind, CaseFact.value, CaseFact.recorded_at)
         .where(CaseFact.case_id.in_([i.booking.case_id for i in items]), CaseFact.recorded_at >= day_start)
         .order_by(CaseFact.id)).all() if items else []
     lines = []
     for item in items:
-        mine: dict[str, list[str]] = {}
+        # Each kind once, as last recorded: the risk level agreed at the meeting, not also the RIC's of that day.
+        latest: dict[str, tuple[datetime, list[str]]] = {}
         for fact in facts:
             if fact.case_id == item.booking.case_id:
-                mine.setdefault(fact.kind, []).append(fact.value)
-        lines.append(OutcomeLine(item, mine))
+                at, values = latest.get(fact.kind, (None, []))
+                if at != fact.recorded_at:
+                    at, values = fact.recorded_at, []
+                latest[fact.kind] = (at, [*values, fact.value])
+        lines.append(OutcomeLine(item, {kind: values for kind, (_, values) in latest.items()}))
     return built.meeting, lines
 
 
 @atomic
-def ics(actor: Actor, meeting_id: int) -> bytes:
-    """An iCalendar invitation to the meeting; it names the area and time, never a child. Audited."""
+def ics(actor: Actor, meeting_id: int, base_url: str) -> bytes:
+    """An iCalendar invitation to the meeting, linking to its agenda at `base_url` (where the user reaches the
+    app); it names the area and time, never a child. Audited."""
     actor.require(MEETING_VIEW, "download meeting invitations")
     meeting = _visible_meeting(actor, meeting_id)
     audit.record(actor, "meeting.invitation", detail=f"meeting {meeting.id}")
@@ -343,12 +370,12 @@ def ics(actor: Actor, meeting_id: int) -> bytes:
     calendar.add("prodid", "-//MACE pathway//MACE 1 meetings//EN")
     calendar.add("version", "2.0")
     event = Event()
-    event.add("uid", f"mace1-{meeting.id}@{settings.current().base_url.split('//')[-1]}")
+    event.add("uid", f"mace1-{meeting.id}@{base_url.split('//')[-1]}")
     event.add("dtstamp", now())
     event.add("dtstart", starts)
     event.add("dtend", starts + timedelta(hours=2))
     event.add("summary", f"MACE 1: {area.name}")
-    event.add("description", f"Plan deadline {meeting.plan_deadline:%d %B %Y}. Agenda: "
-                             f"{settings.current().base_url}/meetings/{meeting.id}")
+    event.add("description", f"Plan deadline {meeting.plan_deadline.day} {meeting.plan_deadline:%B %Y}. Agenda: "
+                             f"{base_url}/meetings/{meeting.id}")
     calendar.add_component(event)
     return calendar.to_ical()

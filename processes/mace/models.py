@@ -149,7 +149,7 @@ class CaseFact(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     area_code: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(40))  # e.g. exploitation_type, risk_level, location_of_concern
-    value: Mapped[str] = mapped_column(String(500))
+    value: Mapped[str] = mapped_column(String(4000))
     recorded_at: Mapped[datetime] = mapped_column(Timestamp)
 
 

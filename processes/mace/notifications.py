@@ -70,10 +70,11 @@ def _message(notification: Notification, to: str) -> EmailMessage:
     message["From"] = config.smtp.sender
     message["To"] = to
     due = f"{aware(task.due_at).astimezone(UK):%A %d %B %Y %H:%M %Z}" if task.due_at else "not set"
+    where = f": {config.base_url}/tasks/{task.id}" if config.base_url else f" (task reference {task.id})"
     message.set_content(
         f"{SUBJECTS[notification.kind]}.\n\n"
         f"Step: {task.name}\nCase reference: {task.case_id}\nTask reference: {task.id}\nDue: {due}\n\n"
-        f"Open it in the MACE system: {config.base_url}/tasks/{task.id}\n\n"
+        f"Open it in the MACE system{where}\n\n"
         "This message holds no details of the child. Sign in to see the case.\n"
     )
     return message

@@ -26,6 +26,9 @@ from processes.mace.working_days import UK, days_overdue
 
 BUCKETS = ("overdue", "due_this_week", "on_time")
 TREND_WEEKS = 12
+# A step that opens already due (its meeting's day has passed) has a target of 0 days; against it, an hour
+# stands in, so that its ratio stays a number and any longer wait shows red.
+SHORTEST_TARGET_DAYS = 1 / 24
 
 
 def _week_end(at: datetime) -> datetime:
@@ -134,8 +137,9 @@ def export(actor: Actor, filters: Filters | None = None) -> list[list[str]]:
     return lines
 
 
-def _overdue_at(areas: list[str], end: datetime) -> dict[str, int]:
-    """Each area's steps that were overdue at `end`: due before it, opened by then and not done by then.
+def _overdue_at(areas: list[str], end: datetime, stage: str | None = None) -> dict[str, int]:
+    """Each area's steps (of one stage, if given) that were overdue at `end`: due before it, opened by then and
+    not done by then.
 
     Only steps still open, or done since `end`, can count, so the query reads those rows alone.
     """
@@ -144,7 +148,8 @@ def _overdue_at(areas: list[str], end: datetime) -> dict[str, int]:
     rows = db.session.execute(
         select(HumanTask.area_code, counted)
         .where(HumanTask.area_code.in_(areas), HumanTask.due_at < end,
-               or_(HumanTask.status == "open", HumanTask.completed_at > end))
+               or_(HumanTask.status == "open", HumanTask.completed_at > end),
+               *([HumanTask.process_id == stage] if stage else []))
         .group_by(HumanTask.area_code)).all()
     return {area: int(n or 0) for area, n in rows}
 
@@ -182,29 +187,35 @@ def record_weeks(weeks: int = TREND_WEEKS) -> int:
     return kept
 
 
-def weekly_trend(actor: Actor, weeks: int = TREND_WEEKS) -> list[tuple[date, int]]:
+def weekly_trend(actor: Actor, weeks: int = TREND_WEEKS, filters: Filters | None = None) -> list[tuple[date, int]]:
     """How many steps were overdue at the end of each of the last `weeks` weeks (UK), oldest first; the last
-    is this week so far. Each week is labelled with the Monday it ends on (today, for this week).
+    is this week so far. Each week is labelled with the Monday it ends on (today, for this week). The
+    dashboard's area and stage filters narrow it as they narrow the table (a due state does not: it counts
+    what was overdue).
 
-    Ended weeks come from the counts the sweep keeps; a week not counted yet is counted here.
+    Ended weeks come from the counts the sweep keeps per area; a week not counted yet, or one stage's, is
+    counted here.
     """
-    areas, at = _scope(actor, None), now()
+    filters = filters or Filters()
+    areas, at = _scope(actor, filters.area), now()
     ended = _ended_weeks(at, weeks - 1)
     days = [end.astimezone(UK).date() for end in ended]
     kept: dict[date, dict[str, int]] = {}
-    for area, day, overdue in db.session.execute(
-            select(OverdueWeek.area_code, OverdueWeek.week_end, OverdueWeek.overdue)
-            .where(OverdueWeek.area_code.in_(areas), OverdueWeek.week_end.in_(days))):
-        kept.setdefault(day, {})[area] = overdue
+    if not filters.stage:  # the kept counts are of every stage
+        for area, day, overdue in db.session.execute(
+                select(OverdueWeek.area_code, OverdueWeek.week_end, OverdueWeek.overdue)
+                .where(OverdueWeek.area_code.in_(areas), OverdueWeek.week_end.in_(days))):
+            kept.setdefault(day, {})[area] = overdue
     trend = []
     for end, day in zip(ended, days, strict=True):
         counts = kept.get(day, {})
         if set(counts) != set(areas):
-            counts = {**_overdue_at([a for a in areas if a not in counts], end), **counts}
+            counts = {**_overdue_at([a for a in areas if a not in counts], end, filters.stage), **counts}
         trend.append((day, sum(counts.values())))
     # Now, only open steps can be overdue: one indexed count, no history to read.
     current = db.session.scalar(select(func.count()).select_from(HumanTask).where(
-        HumanTask.status == "open", HumanTask.due_at < at, HumanTask.area_code.in_(areas)))
+        HumanTask.status == "open", HumanTask.due_at < at, HumanTask.area_code.in_(areas),
+        *([HumanTask.process_id == filters.stage] if filters.stage else [])))
     trend.append((at.astimezone(UK).date(), int(current or 0)))
     return trend
 
@@ -221,10 +232,15 @@ class StepStats:
     over_target: int
     count: int
     cases_over_target: list[int]
+    longest_open_days: float | None = None  # the step still open longest, its time so far
 
     @property
     def ratio(self) -> float | None:
-        return self.median_days / self.target_days if self.target_days else None
+        """Time taken against the target: the median, or the longest still open if longer, so that children
+        waiting far past the target are not hidden by quick others (open late work counts)."""
+        if self.target_days is None:
+            return None
+        return max(self.median_days, self.longest_open_days or 0.0) / max(self.target_days, SHORTEST_TARGET_DAYS)
 
 
 @atomic
@@ -242,20 +258,31 @@ def bottlenecks(actor: Actor, days: int = 180) -> list[StepStats]:
         by_step.setdefault((row.process_id, row.element_id), []).append(row)
     stats = []
     for (process_id, element_id), steps in sorted(by_step.items()):
-        spent, targets, over = [], [], []
+        spent, targets, over, still_open = [], [], [], []
         for s in steps:
             opened, due = aware(s.created_at), aware(s.due_at)
             finished = aware(s.completed_at) or at
             spent.append((finished - opened).total_seconds() / 86400)
+            if s.status == "open":
+                still_open.append(spent[-1])
             if due is not None:
-                targets.append((due - opened).total_seconds() / 86400)
+                # Due before it opened (its meeting's day passed first) is a target of nothing, not less.
+                targets.append(max(0.0, (due - opened).total_seconds() / 86400))
                 if finished > due:
                     over.append(s.case_id)
-        stats.append(StepStats(process_id, element_id, steps[-1].name,
+        stats.append(StepStats(process_id, element_id, _step_name([s.name for s in steps]),
                                statistics.median(targets) if targets else None, statistics.median(spent),
-                               len(over), len(steps), sorted(set(over))[:100]))
+                               len(over), len(steps), sorted(set(over))[:100], max(still_open, default=None)))
     audit.record(actor, "bottlenecks.view")
     return stats
+
+
+def _step_name(names: list[str]) -> str:
+    """One name for a step's rows: a step run once per agency is named "<step>: <agency>" for each, so the
+    step itself is what their names share, not the first agency's."""
+    distinct = sorted(set(names))
+    steps = {name.rpartition(": ")[0] or name for name in distinct}
+    return steps.pop() if len(steps) == 1 else distinct[0]
 
 
 @dataclass

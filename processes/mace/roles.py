@@ -16,6 +16,24 @@ ROLES: dict[str, str] = {
 }
 
 
+# One person holding the role, where "a" or "an" before its label would read wrongly.
+ONE_HOLDER: dict[str, str] = {"business_support": "someone in business support"}
+
+
+def in_sentence(role: str) -> str:
+    """The role's label inside a sentence: lower case, keeping acronyms ("RIC senior practitioner")."""
+    words = ROLES.get(role, role.replace("_", " ")).split()
+    return " ".join(word if word.isupper() else word.lower() for word in words)
+
+
+def one_holder(role: str) -> str:
+    """One person holding the role, in a sentence: "an allocated worker", "a MACE chair"."""
+    if role in ONE_HOLDER:
+        return ONE_HOLDER[role]
+    name = in_sentence(role)
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
 def role_for_lane(lane: str | None) -> str | None:
     """'Hub practitioner' and 'hub_practitioner' both name the role hub_practitioner."""
     if not lane:

@@ -28,7 +28,7 @@ class Settings:
     """What the pathway's services need to know of where and how they run."""
 
     pathway_key: str = "mace"
-    base_url: str = "http://127.0.0.1:5000"
+    base_url: str | None = None  # where users reach the app; unset, emails carry no link
     reminder_working_days: int = 1
     escalation_working_days: int = 3
     job_visibility_seconds: int = 300

@@ -83,6 +83,26 @@ def _filter_where(actor: Actor, wanted: WorkFilter, at: datetime) -> list[Column
     return where
 
 
+def _counts(actor: Actor, base: list[ColumnElement[bool]], at: datetime) -> dict[str, tuple[int, int]]:
+    """Per scope the actor may open: how many tasks match, and how many of those are overdue."""
+    counts = {}
+    for name in scopes_for(actor):
+        total, overdue = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(case((HumanTask.due_at < at, 1), else_=0)), 0))
+            .select_from(HumanTask).where(*base, *_scope_where(actor, name))
+        ).one()
+        counts[name] = (total, overdue)
+    return counts
+
+
+@atomic
+def first_scope_with_work(actor: Actor, wanted: WorkFilter | None = None) -> str:
+    """The first scope, in the inbox's order, that holds matching work: "mine" when none does."""
+    at = now()
+    counts = _counts(actor, _filter_where(actor, wanted or WorkFilter(), at), at)
+    return next((name for name, (total, _) in counts.items() if total), SCOPES[0])
+
+
 @atomic
 def worklist(actor: Actor, scope: str, wanted: WorkFilter | None = None, *, limit: int = 25,
              offset: int = 0) -> Worklist:
@@ -101,13 +121,7 @@ def worklist(actor: Actor, scope: str, wanted: WorkFilter | None = None, *, limi
         .outerjoin(User, User.id == HumanTask.assignee_id)
         .where(*where).order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id).limit(limit).offset(offset)
     ).all()
-    counts = {}
-    for name in scopes_for(actor):
-        total, overdue = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(case((HumanTask.due_at < at, 1), else_=0)), 0))
-            .select_from(HumanTask).where(*base, *_scope_where(actor, name))
-        ).one()
-        counts[name] = (total, overdue)
+    counts = _counts(actor, base, at)
     audit.record_each(actor, "case.list", {row.HumanTask.case_id for row in rows})
     return Worklist(scope, [WorkItem(row.HumanTask, row.child_name, row.display_name) for row in rows],
                     counts[scope][0], counts)

@@ -270,6 +270,9 @@ def test_demo_seed_creates_users_pathway_and_cases_once(app):
     assert set(db.session.scalars(select(User.username))) == expected_users
     for role in ROLES:
         assert {r.role for r in identity.get_user(f"demo-{role.replace('_', '-')}").roles} == {role}
+    names = {identity.get_user(f"demo-{role.replace('_', '-')}").display_name for role in ROLES}
+    assert {"Demo RIC senior practitioner", "Demo MACE chair", "Demo hub practitioner"} <= names, \
+        "acronyms stay in capitals"
 
     [definition] = db.session.scalars(select(ProcessDefinition)).all()
     assert (definition.key, definition.version) == (app.config["PATHWAY_KEY"], 1)

@@ -145,7 +145,7 @@ def test_scheduling_defaults_suit_a_laptop(tmp_path):
     assert (settings["SCHEDULER"], settings["SWEEP_SECONDS"], settings["JOB_VISIBILITY_SECONDS"]) == ("off", 30, 300)
     assert (settings["REMINDER_WORKING_DAYS"], settings["ESCALATION_WORKING_DAYS"]) == (1, 3)
     assert settings["SMTP_HOST"] is None, "email is off until a relay is named"
-    assert settings["BASE_URL"] == "http://127.0.0.1:5000"
+    assert settings["BASE_URL"] is None, "unset, pages link to the host and port they are served on"
 
 
 def test_scheduling_settings_are_read_from_the_environment(tmp_path, monkeypatch):

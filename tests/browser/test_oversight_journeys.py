@@ -64,6 +64,12 @@ def go(page, axe: AxeChecked, link: str) -> None:
     axe.check(page)
 
 
+def diagram_scale(page) -> float:
+    """How large bpmn-js draws the diagram, 1 being its own size (the viewport's transform matrix)."""
+    transform = page.locator("#heatmap g.viewport").get_attribute("transform")
+    return float(re.match(r"matrix\(([-0-9.e]+)", transform).group(1))
+
+
 def test_journey_a_manager_sees_overdue_steps_and_drills_into_one(pathway, browse, axe):
     with time_machine.travel(MONDAY, tick=False) as clock:
         with pathway.context():
@@ -119,6 +125,16 @@ def test_journey_a_manager_sees_overdue_steps_and_drills_into_one(pathway, brows
         expect(manager.locator('#bottlenecks tr[data-element-id="share_plan"]')).to_contain_text(
             "Over 1.5 times its target")
         screenshot(manager, "bottlenecks")
+        # The whole pathway is wider than the box: it opens at a size its labels can be read at, with zoom buttons.
+        readable = diagram_scale(manager)
+        assert readable >= 1, f"labels drawn at {readable:.2f} of their size cannot be read"
+        manager.get_by_role("button", name="Zoom in").click()
+        assert diagram_scale(manager) > readable
+        manager.get_by_role("button", name="Fit the whole diagram").click()
+        assert diagram_scale(manager) < readable, "the whole diagram, smaller, on asking"
+        manager.get_by_role("button", name="Readable size").click()
+        assert diagram_scale(manager) == pytest.approx(readable)
+        axe.check(manager)
         manager.get_by_label("Diagram to show").select_option("plan_circulation")
         manager.get_by_role("button", name="Show diagram").click()
         manager.wait_for_url(re.compile(r"process=plan_circulation"))
@@ -260,14 +276,38 @@ def test_journey_an_outcome_before_the_meeting_is_refused_and_a_case_can_move_wi
 
         chair.goto(meeting_url)
         axe.check(chair)
-        chair.get_by_text("Move Casey Fictional to the next meeting").click()
-        chair.get_by_role("button", name="Move to the next meeting").click()
+        chair.get_by_text("Move Casey Fictional to a later meeting").click()
+        chair.get_by_role("button", name="Move to the meeting chosen").click()
         expect(chair.locator(".govuk-error-summary")).to_contain_text("Say why the case is moving")
         axe.check(chair)
         chair.get_by_label(re.compile("Why is Casey Fictional moving")).fill("Police update not ready")
-        chair.get_by_role("button", name="Move to the next meeting").click()
+        chair.get_by_role("button", name="Move to the meeting chosen").click()
         chair.wait_for_url(meeting_url)
         axe.check(chair)
         expect(chair.locator("#moved-out")).to_contain_text("Police update not ready")
         expect(chair.locator("#moved-out")).to_contain_text("9 March 2027")
         expect(chair.locator("main")).to_contain_text("No case is booked for this meeting yet")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_hub_is_asked_which_service_only_when_passing_to_other_services(pathway, browse, axe, width):
+    with time_machine.travel(MONDAY, tick=False) as clock:
+        with pathway.context():
+            child = start_child(pathway.people, clock)
+            child.complete("screen")
+            task_id = child.step("hub_decision").id
+            db.session.remove()
+        hub = browse()
+        hub.set_viewport_size({"width": width, "height": 900})
+        sign_in(hub, axe, "hub-practitioner")
+        hub.goto(f"/tasks/{task_id}")
+        axe.check(hub)
+        which = hub.get_by_label("Which service?")
+        expect(which).to_be_hidden()
+        hub.get_by_label("Pass to other services, such as Early Help").check()
+        expect(which).to_be_visible()
+        axe.check(hub)
+        screenshot(hub, f"hub-decision-{width}")
+        hub.get_by_label("Allocate a worker and request a RIC case discussion").check()
+        expect(which).to_be_hidden()
+        assert hub.evaluate("document.documentElement.scrollWidth") <= width, "no sideways scrolling"

@@ -155,6 +155,8 @@ def test_another_areas_case_is_not_found_and_overdue_steps_are_marked(world, bro
     first_row = manager.locator("#tasks tbody tr").first
     expect(first_row).to_contain_text("Overdue by 3 days")
     expect(first_row).to_have_class(re.compile("app-task-row--overdue"))
+    row, link = first_row.bounding_box(), first_row.get_by_role("link").first.bounding_box()
+    assert link["x"] >= row["x"] + 10, "the red bar (5px) leaves the task link's first letter clear"
     manager.get_by_role("link", name="Robin Example", exact=True).click()
     axe.check(manager)
     assert diagram_state(manager, "hub_decision") == "overdue"

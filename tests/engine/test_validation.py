@@ -173,6 +173,13 @@ def test_ui_hints_that_name_a_field_the_form_lacks():
                                     "which screening.schema.json does not have.")]
 
 
+def test_a_question_revealed_by_another_must_name_a_field_the_form_has():
+    files = {**bundle("screening"), "screening.uischema.json": json.dumps(
+        {"concern": {"ui:revealWhen": {"colour": "red"}}})}
+    assert problems_for(files) == [("screening.uischema.json", None, "The UI hints name the field 'colour', "
+                                                                     "which screening.schema.json does not have.")]
+
+
 def test_ui_hints_without_their_form():
     files = {**bundle("screening"), "orphan.uischema.json": json.dumps({"ui:order": []})}
     [(file, _, message)] = problems_for(files)

@@ -205,8 +205,10 @@ def smtp(relay):
     return mailbox, relay(mailbox)
 
 
-def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child(people, decision_step, smtp):
+def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child(people, decision_step, smtp,
+                                                                                monkeypatch):
     mailbox, controller = smtp
+    monkeypatch.setattr(settings, "_current", replace(settings.current(), base_url="https://mace.example.org"))
     controller.start()
     report = sweep_at(FRIDAY)
     assert (report.done["timers"], report.done["alerts"], report.done["email"]) == (0, 1, 2)
@@ -215,7 +217,7 @@ def test_alerts_are_emailed_once_with_ids_and_a_link_but_nothing_about_the_child
     body = message.get_payload(decode=True).decode()
     assert message["Subject"] == "Reminder: a MACE pathway step is due soon"
     assert "Decide on the referral" in body and f"Case reference: {decision_step.case_id}" in body
-    assert f"http://127.0.0.1:5000/tasks/{decision_step.id}" in body
+    assert f"https://mace.example.org/tasks/{decision_step.id}" in body, "the link starts with BASE_URL"
     assert "Saturday 07 November 2026 09:00 GMT" in body, "due times are shown on UK clocks"
     assert "Casey" not in body and "Messages from an adult" not in body
     assert set(db.session.scalars(select(Notification.email_status))) == {"sent"}

@@ -28,7 +28,8 @@ from tests.support.pathway import (
     walk,
 )
 
-OUTCOME = {**ANSWERS[OUTCOME_STEP], OUTCOME_STEP: "close"}
+OUTCOME = {**ANSWERS[OUTCOME_STEP], OUTCOME_STEP: "close", "challenges": "Missed visits",
+           "additions_to_plan": "Weekly call"}
 
 
 @pytest.fixture
@@ -77,5 +78,6 @@ def test_completing_the_outcome_drops_the_chairs_draft_and_records_its_facts(
         select(CaseFact.kind, CaseFact.value).where(CaseFact.case_id == child.case.id,
                                                     CaseFact.recorded_at >= FIRST_MEETING))}
     assert facts == {(OUTCOME_KIND, "close"), ("risk_level", "High"), ("plan_delivery", "on_track"),
-                     ("escalation_agreed", "False")}
+                     ("escalation_agreed", "False"), ("measures_of_success", "School attendance"),
+                     ("challenges", "Missed visits"), ("plan_additions", "Weekly call")}
     assert {kind for kind, _ in facts} == set(SUMMARY_KINDS), "the outcome summary has each of its facts"

@@ -186,7 +186,7 @@ def test_recording_the_outcome_at_the_meeting_moves_the_childs_pathway_on(child,
 
 
 def test_the_invitation_is_an_ics_event_without_any_child(child, people, first):
-    body = meetings.ics(people["business_support"], meeting_at(first.starts_at).id).decode()
+    body = meetings.ics(people["business_support"], meeting_at(first.starts_at).id, "https://mace.example.org").decode()
     starts = first.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     assert "BEGIN:VEVENT" in body and f"DTSTART:{starts}" in body and "SUMMARY:MACE 1: North" in body
     assert "Casey" not in body

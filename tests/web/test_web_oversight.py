@@ -245,7 +245,7 @@ def test_moving_a_case_needs_a_reason_and_then_shows_it(child, signed_in):
     bid = booking_id(child.case.id)
     empty = client.post(f"{path}/items/{bid}/move", data={"reason": " ", "csrf_token": form_token(client, path)})
     assert empty.status_code == 400
-    assert errors_listed(empty) == {f"reason-{bid}": "Say why the case is moving to the next meeting"}
+    assert errors_listed(empty) == {f"reason-{bid}": "Say why the case is moving to a later meeting"}
     moved = client.post(f"{path}/items/{bid}/move", data={"reason": "Police update not ready",
                                                           "csrf_token": form_token(client, path)})
     assert moved.status_code == 302 and moved.headers["Location"] == path
