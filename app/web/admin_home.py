@@ -9,7 +9,7 @@ from processes.mace import policy
 
 from .auth import actor
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("administration", __name__, url_prefix="/admin")
 
 
 @bp.get("")
