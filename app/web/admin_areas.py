@@ -36,7 +36,7 @@ def add() -> ResponseReturnValue:
     except InvalidInput as invalid:
         return render_template("admin/areas.html", areas=identity.list_areas(me),
                                fields=adminkit.fields(NEW_AREA, given, invalid.errors),
-                               errors=adminkit.summary(invalid.errors)), 400
+                               errors=adminkit.summary(invalid.errors, NEW_AREA)), 400
     flash(f"Area {area.name} added.", "success")
     return redirect(url_for("web.admin_areas.areas"))
 

@@ -66,7 +66,7 @@ def add() -> ResponseReturnValue:
         user = identity.create_user(**given, by=me)
     except InvalidInput as invalid:
         return render_template("admin/user_new.html", fields=adminkit.fields(NEW_USER, given, invalid.errors),
-                               errors=adminkit.summary(invalid.errors)), 400
+                               errors=adminkit.summary(invalid.errors, NEW_USER)), 400
     flash(f"User {user.username} added. Reset their password to give them one for signing in.", "success")
     return redirect(url_for("web.admin_users.user", user_id=user.id))
 
@@ -78,7 +78,7 @@ def _user_page(user_id: int, errors: dict[str, list[str]] | None = None, given: 
     values = {"roles": [r.role for r in user.roles], "areas": [a.area_code for a in user.areas], **(given or {})}
     fields = {f.name: f for f in adminkit.fields((ROLES_QUESTION, AREAS_QUESTION), values, errors)}
     return render_template("admin/user.html", user=user, me=me, fields=fields,
-                           errors=adminkit.summary(errors or {}, ANCHORS)), status
+                           errors=adminkit.summary(errors or {}, anchors=ANCHORS)), status
 
 
 @bp.get(f"/<{ID}:user_id>")
@@ -128,7 +128,7 @@ def deactivate(user_id: int) -> ResponseReturnValue:
         ended = sessions.deactivate(me, target.username)
     except InvalidInput as invalid:
         return render_template("admin/deactivate.html", user=target, steps=tasks.assigned_count(target.id),
-                               errors=adminkit.summary(invalid.errors, ANCHORS)), 400
+                               errors=adminkit.summary(invalid.errors, anchors=ANCHORS)), 400
     flash(f"{target.username} is deactivated: {ended.sessions} session(s) ended, {ended.tokens} API token(s) "
           f"revoked, {ended.steps} open step(s) returned to their role's pool.", "success")
     return redirect(url_for("web.admin_users.users"))

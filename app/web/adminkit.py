@@ -47,7 +47,10 @@ def fields(questions: Iterable[Question], values: dict[str, Any] | None = None,
             for q in questions]
 
 
-def summary(errors: dict[str, list[str]], anchors: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """The error summary's (anchor, message) pairs; a message about no one field links to `anchors[key]`."""
-    anchors = anchors or {}
-    return [(anchors.get(name, name), messages[0]) for name, messages in errors.items()]
+def summary(errors: dict[str, list[str]], questions: Iterable[Question] = (),
+            anchors: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """The error summary's (anchor, message) pairs in the order the questions are asked; a message about no one
+    field links to `anchors[key]`."""
+    order, anchors = [q.name for q in questions], anchors or {}
+    ranked = sorted(errors.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
+    return [(anchors.get(name, name), messages[0]) for name, messages in ranked]

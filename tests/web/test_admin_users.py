@@ -115,6 +115,7 @@ def test_a_user_form_with_mistakes_names_each_field_keeps_the_answers_and_adds_n
                     "areas": [], "email": "not-an-address"})
     assert refused.status_code == 400
     errors = listed(refused)
+    assert list(errors) == ["username", "email", "roles", "areas"], "in the order the form asks"
     assert errors["username"] == "The username 'wren-worker' is taken."
     assert errors["roles"].startswith("Unknown role(s): wizard.")
     assert errors["areas"] == "Choose at least one area."
