@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -61,6 +61,8 @@ def _guard() -> ResponseReturnValue | None:
     if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("web.auth.sign_in", next=back))
+    if session.get(auth.MUST_CHANGE) and request.endpoint not in auth.WHILE_CHANGING:
+        return redirect(url_for("web.auth.change_password"))
     return None
 
 

@@ -66,6 +66,7 @@ ACTIONS = {
     "user.roles": "User's roles changed",
     "user.areas": "User's areas changed",
     "user.password_reset": "User's password reset",
+    "user.password_change": "Password chosen after a reset",
     "user.sessions_ended": "User's sessions ended",
     "user.deactivate": "User deactivated",
     "area.add": "Area added",

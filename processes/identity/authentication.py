@@ -30,7 +30,23 @@ def set_password(username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput("The password was not changed.",
                            {"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
-    get_user(username).password_hash = _HASHER.hash(password)
+    user = get_user(username)
+    user.password_hash = _HASHER.hash(password)
+    user.must_change_password = False
+
+
+@atomic
+def change_own_password(actor: Actor, password: str, again: str) -> None:
+    """The signed-in user chooses their password (after a reset, at sign-in). Audited, never with it."""
+    if password != again:
+        raise InvalidInput("The password was not changed.", {"again": ["The two passwords are not the same."]})
+    set_password(actor.username, password)
+    audit.record(actor, "user.password_change")
+
+
+def must_change_password(user_id: int) -> bool:
+    """Whether the user signs in with a one-time password an administrator gave them."""
+    return bool(db.session.scalar(select(User.must_change_password).where(User.id == user_id)))
 
 
 @atomic
@@ -45,6 +61,7 @@ def reset_password(by: Actor | None, username: str) -> str:
     # Groups of letters and digits that cannot be mistaken for each other when read out: about 79 bits.
     password = "-".join("".join(secrets.choice(READABLE) for _ in range(4)) for _ in range(4))
     set_password(username, password)
+    user.must_change_password = True
     sessions.end_all(by, username)
     audit.record(by, "user.password_reset", detail=f"user {user.id}")
     return password

@@ -202,7 +202,7 @@ def test_deactivating_ends_sessions_revokes_tokens_and_returns_open_steps_to_the
     assert audited("task.unclaim") == [f"user {worker.id} deactivated"]
 
 
-def test_a_password_reset_is_shown_once_works_and_is_never_recorded(app, signed_in, people):
+def test_a_password_reset_is_shown_once_works_once_and_is_never_recorded(app, signed_in, people):
     target = signed_in("wren-worker")
     assert not signed_out(app, target)
     admin, page = signed_in(), f"/admin/users/{people['worker'].id}"
@@ -216,7 +216,22 @@ def test_a_password_reset_is_shown_once_works_and_is_never_recorded(app, signed_
     with app.app_context():
         sign_in = {"username": "wren-worker", "csrf_token": csrf_token(fresh.get("/sign-in"))}
         assert fresh.post("/sign-in", data={**sign_in, "password": PASSWORD}).status_code == 400
-        assert fresh.post("/sign-in", data={**sign_in, "password": password}).status_code == 302
+        signed = fresh.post("/sign-in", data={**sign_in, "password": password})
+    assert signed.headers["Location"] == "/account/password", "a one-time password: they choose their own first"
+    with app.app_context():
+        assert fresh.get("/tasks").headers["Location"] == "/account/password"
+        form = {"csrf_token": csrf_token(fresh.get("/account/password"))}
+        mismatch = fresh.post("/account/password", data={**form, "password": "my-own-long-secret", "again": "x"})
+        short = fresh.post("/account/password", data={**form, "password": "short", "again": "short"})
+    assert listed(mismatch) == {"again": "The two passwords are not the same."}
+    assert listed(short) == {"password": "Use at least 12 characters."}
+    assert user("wren-worker").must_change_password
+    with app.app_context():
+        chosen = fresh.post("/account/password",
+                            data={**form, "password": "my-own-long-secret", "again": "my-own-long-secret"})
+        assert chosen.headers["Location"] == "/tasks" and fresh.get("/tasks").status_code == 200
+    assert not user("wren-worker").must_change_password
+    assert len(audited("user.password_change")) == 1
     assert audited("user.password_reset") == [f"user {people['worker'].id}"]
     db.session.rollback()
     details = db.session.scalars(select(AuditEvent.detail).where(AuditEvent.detail.is_not(None)))
