@@ -27,7 +27,10 @@ def register(app: Flask) -> None:
     @click.argument("name")
     def add_area(code, name):
         """Add (or rename) an area."""
-        identity.create_area(code, name)
+        try:
+            identity.create_area(code, name)
+        except ServiceError as error:
+            _fail(error)
         click.echo(f"Area {code} saved.")
 
     @app.cli.group()
@@ -72,12 +75,13 @@ def register(app: Flask) -> None:
     @users.command("deactivate")
     @click.argument("username")
     def deactivate(username):
-        """Make a user inactive: no sign-in, API tokens refused, every web session ended."""
+        """Make a user inactive: no sign-in, API tokens revoked, every web session ended, open steps released."""
         try:
             ended = sessions.deactivate(None, username)
         except ServiceError as error:
             _fail(error)
-        click.echo(f"{username} deactivated; {ended} session(s) ended.")
+        click.echo(f"{username} deactivated; {ended.sessions} session(s) ended, {ended.tokens} API token(s) "
+                   f"revoked, {ended.steps} open step(s) returned to their role's pool.")
 
     @app.cli.group()
     def tokens():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -15,14 +15,29 @@ from app import edges
 from processes.engine.errors import InvalidInput, ServiceError
 from processes.mace import policy
 
-from . import auditlog, auth, cases, display, meetings, oversight, records, referrals, sso, tasks
+from . import (
+    admin_areas,
+    admin_home,
+    admin_incidents,
+    admin_users,
+    auditlog,
+    auth,
+    cases,
+    display,
+    meetings,
+    oversight,
+    records,
+    referrals,
+    sso,
+    tasks,
+)
 
 # The built assets (app/web/static) at /static, and the templates every feature draws with.
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
 # Each feature's endpoints are named under web (web.tasks.inbox): the API's blueprints have names like these.
 for feature in (auth.bp, sso.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp, records.bp,
-                auditlog.bp):
+                auditlog.bp, admin_home.bp, admin_users.bp, admin_areas.bp, admin_incidents.bp):
     web.register_blueprint(feature)
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.
@@ -46,6 +61,8 @@ def _guard() -> ResponseReturnValue | None:
     if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("web.auth.sign_in", next=back))
+    if session.get(auth.MUST_CHANGE) and request.endpoint not in auth.WHILE_CHANGING:
+        return redirect(url_for("web.auth.change_password"))
     return None
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
 from processes.engine.actors import Actor
+from processes.engine.errors import InvalidInput
 from processes.identity import authentication, sessions
 from processes.identity import users as identity
 
@@ -24,6 +25,10 @@ login_manager.session_protection = "strong"
 limiter = Limiter(key_func=get_remote_address)
 # The cookie's key for the server-side session's id (identity.sessions keeps only its digest).
 SESSION_ID = "sid"
+# In the session while its user, signed in with an administrator's one-time password, has not chosen their own.
+MUST_CHANGE = "must_change_password"
+# What such a session may still reach.
+WHILE_CHANGING = {"web.auth.change_password", "web.auth.sign_out", "web.static"}
 
 
 @dataclass
@@ -125,6 +130,9 @@ def sign_in() -> ResponseReturnValue:
             found = authentication.authenticate(username, password)
             if found is not None:
                 begin(found)
+                if authentication.must_change_password(found.id):
+                    session[MUST_CHANGE] = True  # every page sends them to choose one until they have
+                    return redirect(url_for("web.auth.change_password"))
                 return redirect(safe_next(request.form.get("next")))
             errors["username"] = "Enter a correct username and password"
         status = 400
@@ -132,6 +140,26 @@ def sign_in() -> ResponseReturnValue:
         status = 200
     return render_template("sign_in.html", errors=errors, username=username,
                            next=request.values.get("next", ""), **sign_in_options()), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """After signing in with a one-time password: the user chooses their own."""
+    if not session.get(MUST_CHANGE):
+        return redirect(url_for("web.tasks.inbox"))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            authentication.change_own_password(actor(), request.form.get("password", ""),
+                                               request.form.get("again", ""))
+        except InvalidInput as invalid:
+            errors = {name: messages[0] for name, messages in invalid.errors.items()}
+        else:
+            session.pop(MUST_CHANGE)
+            flash("Your password is changed.", "success")
+            return redirect(url_for("web.tasks.inbox"))
+    return render_template("change_password.html", errors=errors), 400 if errors else 200
 
 
 @bp.post("/sign-out")

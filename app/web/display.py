@@ -63,6 +63,15 @@ ACTIONS = {
     "trends.view": "Quarterly trends viewed",
     "incident.open": "A background step failed",
     "incident.resolve": "Failed step resolved",
+    "user.add": "User added",
+    "user.roles": "User's roles changed",
+    "user.areas": "User's areas changed",
+    "user.password_reset": "User's password reset",
+    "user.password_change": "Password chosen after a reset",
+    "user.sessions_ended": "User's sessions ended",
+    "user.deactivate": "User deactivated",
+    "area.add": "Area added",
+    "area.rename": "Area renamed",
 }
 
 

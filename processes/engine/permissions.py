@@ -8,6 +8,7 @@ INSTANCE_CANCEL = "instance.cancel"
 MESSAGE_DELIVER = "message.deliver"  # delivers a message (a missing episode, say) to a case's pathway
 DEFINITION_DEPLOY = "definition.deploy"
 INCIDENT_RETRY = "incident.retry"  # sees the incidents of its areas and runs their work again
+USERS_MANAGE = "users.manage"  # adds users and areas, changes roles and areas, resets passwords, deactivates
 
 ENGINE_PERMISSIONS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_START, INSTANCE_CANCEL, MESSAGE_DELIVER,
-                                DEFINITION_DEPLOY, INCIDENT_RETRY})
+                                DEFINITION_DEPLOY, INCIDENT_RETRY, USERS_MANAGE})

@@ -134,6 +134,24 @@ def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
     return task
 
 
+@atomic
+def release_assigned(by: Actor | None, user_id: int) -> int:
+    """Hand every open task assigned to this user back to its role's pool (they are leaving); each audited."""
+    released = list(db.session.scalars(select(HumanTask).where(HumanTask.assignee_id == user_id,
+                                                               HumanTask.status == "open").with_for_update()))
+    for task in released:
+        task.assignee_id = None
+        audit.record(by, "task.unclaim", case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id,
+                     detail=f"user {user_id} deactivated")
+    return len(released)
+
+
+def assigned_count(user_id: int) -> int:
+    """How many open tasks the user holds: the deactivation page says they go back to their pools."""
+    return db.session.scalar(select(func.count()).select_from(HumanTask)
+                             .where(HumanTask.assignee_id == user_id, HumanTask.status == "open"))
+
+
 def overdue_count(actor: Actor) -> int:
     return db.session.scalar(
         select(func.count()).select_from(HumanTask)

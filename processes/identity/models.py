@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     ForeignKey,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,6 +33,8 @@ class User(db.Model):
     # "<issuer> <subject>" of the single sign-on account matched to this user, stored once matched.
     sso_subject: Mapped[str | None] = mapped_column(String(600), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Set by an administrator's reset to a one-time password: the next sign-in asks for one of their own.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     areas: Mapped[list[UserArea]] = relationship(cascade="all, delete-orphan", lazy="selectin")

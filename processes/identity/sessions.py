@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
 
-from processes.engine import audit
+from processes.engine import audit, tasks
 from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
+from processes.engine.errors import InvalidInput
 from processes.engine.transaction import atomic
-from processes.identity.models import User, WebSession
-from processes.identity.users import actor_for_user, get_user
+from processes.identity.models import ApiToken, User, WebSession
+from processes.identity.users import actor_for_user, get_user, require_manager
 
 # Seen-at is written at most this often, so a busy user's every page is not a write.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -95,11 +96,30 @@ def end_all(by: Actor | None, username: str) -> int:
     return ended
 
 
+@dataclass(frozen=True)
+class Deactivated:
+    """What deactivating a user ended: web sessions, API tokens, and open steps returned to their role's pool."""
+
+    sessions: int
+    tokens: int
+    steps: int
+
+
 @atomic
-def deactivate(by: Actor | None, username: str) -> int:
-    """Make a user inactive: no sign-in, no API token, and every session of theirs ended. Audited."""
+def deactivate(by: Actor | None, username: str) -> Deactivated:
+    """Make a user inactive: no sign-in, every session ended, every API token revoked, and their open steps back
+    in their role's pool for a colleague to claim. Nobody can deactivate themselves. Audited."""
+    require_manager(by)
     user = get_user(username)
+    if by is not None and by.id == user.id:
+        raise InvalidInput("Nobody was deactivated.",
+                           {"user": ["You cannot deactivate yourself: ask another administrator."]})
     user.is_active = False
-    ended = _end_all(user)
-    audit.record(by, "user.deactivated", detail=f"user {user.id}: {ended} session(s) ended")
+    ended = Deactivated(
+        sessions=_end_all(user),
+        tokens=db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                  .values(revoked_at=now())).rowcount,
+        steps=tasks.release_assigned(by, user.id))
+    audit.record(by, "user.deactivate", detail=f"user {user.id}: {ended.sessions} session(s) ended, "
+                                               f"{ended.tokens} API token(s) revoked, {ended.steps} step(s) released")
     return ended

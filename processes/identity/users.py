@@ -8,41 +8,120 @@ import secrets
 
 from sqlalchemy import Select, bindparam, select
 
+from processes.engine import audit
 from processes.engine.actors import Actor, known_roles
 from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.errors import InvalidInput, NotFound
+from processes.engine.permissions import USERS_MANAGE
 from processes.engine.transaction import atomic
 from processes.identity import token_cache
 from processes.identity.models import ApiToken, Area, User, UserArea, UserRole
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No spaces: a code goes into URLs and filters, a username is typed at sign-in.
+AREA_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+USERNAME = re.compile(r"[^\s]{1,80}")
+NAME_LIMIT = 200
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@atomic
-def create_area(code: str, name: str) -> Area:
+def require_manager(by: Actor | None) -> None:
+    """An administrator's change, or the operator's shell (no actor)."""
+    if by is not None:
+        by.require(USERS_MANAGE, "manage users and areas")
+
+
+def _name_errors(name: str, field: str, what: str) -> dict[str, list[str]]:
+    if not name:
+        return {field: [f"Enter the {what}."]}
+    if len(name) > NAME_LIMIT:
+        return {field: [f"The {what} must be {NAME_LIMIT} characters or fewer."]}
+    return {}
+
+
+def list_areas(by: Actor | None) -> list[Area]:
+    require_manager(by)
+    return list(db.session.scalars(select(Area).order_by(Area.name)))
+
+
+def get_area(by: Actor | None, code: str) -> Area:
+    require_manager(by)
     area = db.session.get(Area, code)
     if area is None:
-        area = Area(code=code, name=name)
-        db.session.add(area)
-    else:
-        area.name = name
+        raise NotFound(f"No area '{code}'.")
     return area
 
 
 @atomic
-def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
-                email: str | None = None) -> User:
-    errors: dict[str, list[str]] = {}
+def add_area(by: Actor | None, code: str, name: str) -> Area:
+    """A new partnership area; its code is for good (cases and users name it), its name can change. Audited."""
+    require_manager(by)
+    code, name = code.strip(), name.strip()
+    errors = _name_errors(name, "name", "area's name")
+    if not AREA_CODE.fullmatch(code):
+        errors["code"] = ["Enter a code of up to 40 letters, digits, hyphens or underscores, like north."]
+    elif db.session.get(Area, code) is not None:
+        errors["code"] = [f"The area code '{code}' is taken."]
+    if errors:
+        raise InvalidInput("The area was not added.", errors)
+    area = Area(code=code, name=name)
+    db.session.add(area)
+    audit.record(by, "area.add", detail=f"area {code}")
+    return area
+
+
+@atomic
+def rename_area(by: Actor | None, code: str, name: str) -> Area:
+    area = get_area(by, code)
+    name = name.strip()
+    errors = _name_errors(name, "name", "area's name")
+    if errors:
+        raise InvalidInput("The area was not renamed.", errors)
+    area.name = name
+    audit.record(by, "area.rename", detail=f"area {code}")
+    return area
+
+
+@atomic
+def create_area(code: str, name: str, by: Actor | None = None) -> Area:
+    """Add the area, or rename it if it exists (the command line's and the demo's `areas add`)."""
+    if db.session.get(Area, code) is None:
+        return add_area(by, code, name)
+    return rename_area(by, code, name)
+
+
+def _role_errors(roles: list[str]) -> dict[str, list[str]]:
+    if not roles:
+        return {"roles": ["Choose at least one role."]}
     unknown_roles = sorted(set(roles) - set(known_roles()))
     if unknown_roles:
-        errors["roles"] = [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(known_roles())}."]
+        return {"roles": [f"Unknown role(s): {', '.join(unknown_roles)}. Known: {', '.join(known_roles())}."]}
+    return {}
+
+
+def _area_errors(areas: list[str]) -> dict[str, list[str]]:
+    if not areas:
+        return {"areas": ["Choose at least one area."]}
     known_areas = set(db.session.scalars(select(Area.code).where(Area.code.in_(areas))))
     if set(areas) - known_areas:
-        errors["areas"] = [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        return {"areas": [f"Unknown area(s): {', '.join(sorted(set(areas) - known_areas))}."]}
+    return {}
+
+
+@atomic
+def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
+                email: str | None = None, *, by: Actor | None = None) -> User:
+    """A new active user with roles and areas, and no password yet. Audited."""
+    require_manager(by)
+    username, display_name = username.strip(), display_name.strip()
+    errors = _role_errors(roles) | _area_errors(areas) | _name_errors(display_name, "display_name", "name")
+    if not USERNAME.fullmatch(username):
+        errors["username"] = ["Enter a username of up to 80 characters, without spaces."]
+    elif db.session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = [f"The username '{username}' is taken."]
     if email is not None and not EMAIL.fullmatch(email):
         errors["email"] = [f"'{email}' is not an email address (name@example.org)."]
@@ -52,6 +131,49 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
                 roles=[UserRole(role=r) for r in sorted(set(roles))],
                 areas=[UserArea(area_code=a) for a in sorted(set(areas))])
     db.session.add(user)
+    db.session.flush()  # its id, for the audit row
+    audit.record(by, "user.add", detail=f"user {user.id}: roles {', '.join(sorted(set(roles)))}; "
+                                        f"areas {', '.join(sorted(set(areas)))}")
+    return user
+
+
+def list_users(by: Actor) -> list[User]:
+    """Every user, active ones first, by username: administrators run the service for all areas."""
+    require_manager(by)
+    return list(db.session.scalars(select(User).order_by(User.is_active.desc(), User.username)))
+
+
+@atomic
+def set_roles(by: Actor | None, username: str, roles: list[str]) -> User:
+    """Give the user exactly these roles. Nobody can take away their own right to manage users. Audited."""
+    require_manager(by)
+    user = get_user(username)
+    errors = _role_errors(roles)
+    if (not errors and by is not None and by.id == user.id
+            and not Actor(user.id, user.username, frozenset(roles), frozenset()).may(USERS_MANAGE)):
+        errors["roles"] = ["You cannot remove your own administrator role: ask another administrator."]
+    if errors:
+        raise InvalidInput("The roles were not changed.", errors)
+    wanted = set(roles)
+    # Only the difference changes: removing and re-adding one row would clash on its primary key.
+    user.roles = [r for r in user.roles if r.role in wanted] + \
+        [UserRole(role=r) for r in sorted(wanted - {r.role for r in user.roles})]
+    audit.record(by, "user.roles", detail=f"user {user.id}: {', '.join(sorted(wanted))}")
+    return user
+
+
+@atomic
+def set_areas(by: Actor | None, username: str, areas: list[str]) -> User:
+    """Put the user in exactly these areas. Audited."""
+    require_manager(by)
+    user = get_user(username)
+    errors = _area_errors(areas)
+    if errors:
+        raise InvalidInput("The areas were not changed.", errors)
+    wanted = set(areas)
+    user.areas = [a for a in user.areas if a.area_code in wanted] + \
+        [UserArea(area_code=a) for a in sorted(wanted - {a.area_code for a in user.areas})]
+    audit.record(by, "user.areas", detail=f"user {user.id}: {', '.join(sorted(wanted))}")
     return user
 
 
@@ -65,6 +187,15 @@ def get_user(username: str) -> User:
     user = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"No user '{username}'.")
+    return user
+
+
+def user_by_id(by: Actor | None, user_id: int) -> User:
+    """A user for an administrator's page, by id: usernames stay out of web addresses."""
+    require_manager(by)
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
     return user
 
 

@@ -15,6 +15,7 @@ from processes.engine.permissions import (
     MESSAGE_DELIVER,
     TASK_REASSIGN,
     TASK_SEE_AREA,
+    USERS_MANAGE,
 )
 from processes.mace.roles import ROLES
 
@@ -50,7 +51,7 @@ GRANTS: dict[str, frozenset[str]] = {
     # Administrators run the service, so they are not sent the practitioners' alerts, nor start pathways or
     # report what happened to a child.
     "admin": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {DEFINITION_DEPLOY, INCIDENT_RETRY, RECORDS_ERASE,
-                                                         RECORDS_EXPORT},
+                                                         RECORDS_EXPORT, USERS_MANAGE},
     # Information governance: who saw or changed which child's record. Apart from running the service, so an
     # administrator cannot quietly read the log of their own actions.
     "auditor": frozenset({AUDIT_VIEW}),
@@ -81,6 +82,13 @@ class Decisions:
     export_records: bool = False  # a child's whole record, for a subject access request
     search_audit: bool = False
     deliver_messages: bool = False  # record what happened to a child (a missing episode) on their pathway
+    manage_users: bool = False  # users and areas: add, change, reset a password, deactivate
+    retry_incidents: bool = False
+
+    @property
+    def administer(self) -> bool:
+        """The Administration pages: users, areas or incidents."""
+        return self.manage_users or self.retry_incidents
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -96,4 +104,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
-                     search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER))
+                     search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER),
+                     manage_users=actor.may(USERS_MANAGE), retry_incidents=actor.may(INCIDENT_RETRY))

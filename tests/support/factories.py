@@ -18,6 +18,8 @@ from tests.support.tasks import open_task
 
 BUNDLES = Path(__file__).resolve().parents[1] / "bundles"
 BOTH_AREAS = ("north", "south")
+# What the factories' own areas and people leave in the audit log, for tests that read the rest of it.
+SET_UP_ACTIONS = ("area.add", "user.add")
 CHILD = "Casey Fictional"
 
 
