@@ -2,7 +2,7 @@
 user chooses their own at their next sign-in
 
 Revision ID: b5d2e8a1c4f7
-Revises: a7e3c1f2d9b0
+Revises: d2b7e4a9c1f0
 Create Date: 2026-12-02 17:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b5d2e8a1c4f7'
-down_revision = 'a7e3c1f2d9b0'
+down_revision = 'd2b7e4a9c1f0'
 branch_labels = None
 depends_on = None
 

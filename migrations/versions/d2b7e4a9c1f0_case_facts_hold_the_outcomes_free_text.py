@@ -2,7 +2,7 @@
 challenges and additions agreed, free text as long as the outcome form allows
 
 Revision ID: d2b7e4a9c1f0
-Revises: a7e3c1f2d9b0
+Revises: d5e8b2c7a1f4
 Create Date: 2026-12-02 17:20:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd2b7e4a9c1f0'
-down_revision = 'a7e3c1f2d9b0'
+down_revision = 'd5e8b2c7a1f4'
 branch_labels = None
 depends_on = None
 
