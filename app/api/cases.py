@@ -1,13 +1,13 @@
-"""API: cases, starting their pathway, delivering messages, and their history."""
+"""API: cases, referrals (with their duplicate check), starting a pathway, delivering messages, and history."""
 
-from flask import g
+from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from processes.engine import history, runtime
-from processes.mace import cases
+from processes.mace import cases, referrals
 
-from .schemas import CaseHistoryOut, CaseIn, CaseOut, InstanceOut, MessageIn, StartIn
+from .schemas import CaseHistoryOut, CaseIn, CaseOut, InstanceOut, MessageIn, ReferralIn, ReferralOut, StartIn
 
 blp = Blueprint("cases", __name__, description="Children's cases and their pathways")
 
@@ -19,6 +19,25 @@ class Cases(MethodView):
     def post(self, body):
         """Create a case for a child in one of your areas."""
         return cases.create(g.actor, body["area"], body["child_name"], body["date_of_birth"])
+
+
+@blp.route("/referrals")
+class Referrals(MethodView):
+    @blp.arguments(ReferralIn)
+    @blp.response(201, ReferralOut)
+    @blp.alt_response(400, description="Fields to correct, the screening answers as `screening.<field>`; nothing made")
+    @blp.alt_response(409, description="code possible_duplicate: the child may already have a case (`matches`, "
+                                       "their ids): send it with case_id, or again with confirm_new_child; "
+                                       "code conflict: that case's pathway is already running")
+    def post(self, body):
+        """Raise a referral: the pathway starts and its screening step is completed with `screening`."""
+        try:
+            return referrals.start(g.actor, current_app.config["PATHWAY_KEY"], body["screening"],
+                                   case_id=body["case_id"], area=body["area"], child_name=body["child_name"],
+                                   date_of_birth=body["date_of_birth"], confirm_new_child=body["confirm_new_child"])
+        except referrals.PossibleDuplicate as possible:
+            referrals.shown_duplicates(g.actor, possible.matches)  # audited as the web page shows them
+            raise
 
 
 @blp.route("/cases/<int(max=2147483647):case_id>")

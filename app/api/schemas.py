@@ -39,6 +39,8 @@ class ErrorOut(Schema):
                          metadata={"description": "Field (dotted path) -> what to correct, for invalid input"})
     problems = fields.List(fields.Dict(), metadata={"description": "For a bundle that cannot be deployed"})
     element_id = fields.String(allow_none=True, metadata={"description": "The diagram element that failed"})
+    matches = fields.List(fields.Integer(), metadata={
+        "description": "For a possible duplicate referral: the ids of the cases the child may already have"})
 
 
 class DeployIn(Schema):
@@ -106,6 +108,25 @@ class InstanceOut(Schema):
     previous_id = fields.Integer(allow_none=True)
     started_at = UtcDateTime()
     ended_at = UtcDateTime(allow_none=True)
+
+
+class ReferralIn(Schema):
+    """A referral: a known child's case, or a new child (area and name), with the screening form's answers."""
+
+    case_id = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(1, 2**31 - 1),
+                             metadata={"description": "A child who has a case; else give area and child_name"})
+    area = text(validate.Length(1, 40), allow_none=True, load_default=None)
+    child_name = text(validate.Length(1, 200), allow_none=True, load_default=None)
+    date_of_birth = fields.Date(allow_none=True, load_default=None)
+    screening = fields.Dict(load_default=dict, metadata={"description": "The answers to the screening form"})
+    confirm_new_child = fields.Boolean(load_default=False, metadata={
+        "description": "The child is not one of the possible matches a 409 named: make a new case anyway"})
+
+
+class ReferralOut(Schema):
+    case = fields.Nested(CaseOut)
+    instance = fields.Nested(InstanceOut)
+    screening_task_id = fields.Function(lambda r: r.screening.id)
 
 
 class TaskOut(Schema):

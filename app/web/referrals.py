@@ -18,6 +18,9 @@ from .auth import actor
 bp = Blueprint("referrals", __name__)
 SCREENING = "screening."
 CHILD = "case."
+# The referrer's answer to the possible matches the duplicate check showed: a case's id, or a new child.
+DUPLICATE = "duplicate"
+NEW_CHILD = "new"
 
 
 def _child_schema(areas: dict[str, str]) -> dict[str, Any]:
@@ -54,7 +57,11 @@ def referral() -> ResponseReturnValue:
     case_id = request.values.get("case", type=int)
     known = casefile.case_file(me, case_id).case if case_id else None
 
-    def page(child_raw: dict, raw: dict, refusal: submission.Refusal = submission.NOTHING) -> ResponseReturnValue:
+    choice = "" if known else request.form.get(DUPLICATE, "")
+    chosen = int(choice) if choice.isdigit() and int(choice) < 2**31 else None
+
+    def page(child_raw: dict, raw: dict, refusal: submission.Refusal = submission.NOTHING,
+             duplicates: list[referrals.Duplicate] | None = None) -> ResponseReturnValue:
         # Errors name the screening answers `screening.<path>` and the child's fields by their own names.
         child_fields = [] if known else formkit.fields(
             child_schema, {"ui:order": ["child_name", "date_of_birth", "area"], "area": {"ui:widget": "radio"}},
@@ -62,8 +69,8 @@ def referral() -> ResponseReturnValue:
         fields = formkit.fields(form.schema, form.ui_schema, raw, _unprefixed(refusal.errors, SCREENING), SCREENING)
         return render_template("referral.html", known=known, child_fields=child_fields, fields=fields,
                                error_list=refusal.summary(formkit.error_list(child_fields + fields)),
-                               conflict=refusal.conflict,
-                               title=form.schema.get("title") or "Screening"), refusal.status
+                               conflict=refusal.conflict, duplicates=duplicates, chosen=chosen,
+                               title=form.schema.get("title") or "Screening"), 409 if duplicates else refusal.status
 
     if request.method == "GET":
         return page({}, {})
@@ -73,12 +80,17 @@ def referral() -> ResponseReturnValue:
         return page(child_raw, raw)
     child, child_errors = formkit.data_from_raw(child_schema, child_raw)
     screening, screening_errors = formkit.data_from_raw(form.schema, raw, ui=form.ui_schema)
-    arguments = {"case_id": known.id} if known else {
+    # The referrer said which known case the child is: the referral goes to it, as from its case page.
+    arguments = {"case_id": known.id if known else chosen} if known or chosen else {
         "area": child.get("area"), "child_name": child.get("child_name"),
-        "date_of_birth": date.fromisoformat(child["date_of_birth"]) if "date_of_birth" in child else None}
+        "date_of_birth": date.fromisoformat(child["date_of_birth"]) if "date_of_birth" in child else None,
+        "confirm_new_child": choice == NEW_CHILD}
 
     def sent() -> ResponseReturnValue:
-        made = referrals.start(me, key, screening, **arguments)
+        try:
+            made = referrals.start(me, key, screening, **arguments)
+        except referrals.PossibleDuplicate as possible:
+            return page(child_raw, raw, duplicates=referrals.shown_duplicates(me, possible.matches))
         flash("The referral is sent. The hub will decide on it.", "success")
         return redirect(url_for("web.cases.case", case_id=made.case.id))
 
@@ -88,6 +100,7 @@ def referral() -> ResponseReturnValue:
             {SCREENING + p: m for p, m in
              formkit.friendly_errors(form.schema, _split(invalid.errors, SCREENING), screening).items()}
 
+    checked = {name: value for name, value in arguments.items() if name != "confirm_new_child"}
     return submission.submit(child_errors | {SCREENING + p: m for p, m in screening_errors.items()},
-                             check=lambda: referrals.check(me, key, screening, **arguments), send=sent,
+                             check=lambda: referrals.check(me, key, screening, **checked), send=sent,
                              friendly=friendly, again=lambda refusal: page(child_raw, raw, refusal))

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from processes.engine import runtime, tasks
 from processes.engine.errors import InvalidInput
 from processes.identity import users as identity
-from processes.mace import casefile, diagrams, drafts, policy, worklists
+from processes.mace import casefile, diagrams, drafts, notifications, policy, worklists
 
 from . import formkit, submission
 from .auth import actor
@@ -72,6 +72,8 @@ def reassign(task_id: int) -> ResponseReturnValue:
 def task(task_id: int) -> ResponseReturnValue:
     me = actor()
     view = tasks.get_task(me, task_id)
+    if request.method == "GET":
+        notifications.mark_task_read(me, task_id)  # opening the step, from a notification or anywhere, reads them
     schema = view.form_schema
 
     def page(raw: dict, refusal: submission.Refusal = submission.NOTHING) -> ResponseReturnValue:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -19,7 +19,7 @@ from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import User
 from processes.mace import settings
-from processes.mace.models import Notification
+from processes.mace.models import Case, Notification
 from processes.mace.working_days import UK
 
 SMTP_TIMEOUT = 20  # seconds for each exchange with the relay; a job that waits longer is retried
@@ -35,19 +35,22 @@ SUBJECTS = {
 class Notifications:
     items: list[Notification]
     unread: int
+    # case id -> child's name, for the cases of the actor's areas only (one who has left an area sees the id alone)
+    child_names: dict[int, str] = field(default_factory=dict)
 
 
 @atomic
 def for_user(actor: Actor, *, unread_only: bool = False, limit: int = 50, offset: int = 0) -> Notifications:
     """The actor's notifications, newest first, with how many are unread. Reads indexed tables only; the
     children they are about are audited as shown."""
-    where = [Notification.user_id == actor.id]
-    query = select(Notification).where(*where, Notification.read_at.is_(None) if unread_only else True)
-    unread = db.session.scalar(select(func.count()).select_from(Notification)
-                               .where(*where, Notification.read_at.is_(None))) or 0
+    query = select(Notification).where(Notification.user_id == actor.id,
+                                       Notification.read_at.is_(None) if unread_only else True)
+    unread = unread_count(actor.id)
     items = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)))
+    names = {case_id: name for case_id, name in db.session.execute(select(Case.id, Case.child_name).where(
+        Case.id.in_({n.case_id for n in items}), Case.area_code.in_(actor.areas)))}
     audit.record_each(actor, "notification.list", (n.case_id for n in items))
-    return Notifications(items, unread)
+    return Notifications(items, unread, names)
 
 
 @atomic
@@ -59,6 +62,28 @@ def mark_read(actor: Actor, notification_id: int) -> Notification:
     if notification.read_at is None:
         notification.read_at = now()
     return notification
+
+
+def unread_count(user_id: int) -> int:
+    """How many of the user's notifications are unread, for the header of every page: one COUNT through the
+    (user_id, read_at) index. No child is shown, so nothing to audit."""
+    return db.session.scalar(select(func.count()).select_from(Notification)
+                             .where(Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+
+
+@atomic
+def mark_task_read(actor: Actor, task_id: int) -> None:
+    """The actor has opened this step: their notifications about it are read."""
+    db.session.execute(update(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None), Notification.human_task_id == task_id,
+    ).values(read_at=now()))
+
+
+@atomic
+def mark_all_read(actor: Actor) -> int:
+    """Mark every unread notification of the actor read; returns how many were."""
+    return db.session.execute(update(Notification).where(
+        Notification.user_id == actor.id, Notification.read_at.is_(None)).values(read_at=now())).rowcount
 
 
 def _message(notification: Notification, to: str) -> EmailMessage:

@@ -30,6 +30,7 @@ ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still o
 RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
 RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
 AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
+CASES_OF_AREA = "cases.of_area"  # "My cases" lists every case of its areas with a step open, not only its own
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -41,7 +42,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
     "allocated_worker": frozenset({MESSAGE_DELIVER}),
-    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE},
+    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASES_OF_AREA},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
     "core_member": frozenset(),
@@ -79,6 +80,7 @@ class Decisions:
     record_outcomes: bool = False
     reassign_tasks: bool = False
     review_records: bool = False  # the retention review list, and erasure
+    see_area_cases: bool = False  # "My cases" holds every case of its areas with a step open
     export_records: bool = False  # a child's whole record, for a subject access request
     search_audit: bool = False
     deliver_messages: bool = False  # record what happened to a child (a missing episode) on their pathway
@@ -105,4 +107,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
                      search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER),
-                     manage_users=actor.may(USERS_MANAGE), retry_incidents=actor.may(INCIDENT_RETRY))
+                     manage_users=actor.may(USERS_MANAGE), retry_incidents=actor.may(INCIDENT_RETRY),
+                     see_area_cases=actor.may(CASES_OF_AREA))

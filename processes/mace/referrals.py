@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from processes.engine import audit, forms, repository, runtime, write_queue
 from processes.engine import bundle as bundles
-from processes.engine import forms, repository, runtime, write_queue
 from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.errors import Conflict, InvalidInput, NotFound
 from processes.engine.models import HumanTask, ProcessDefinition, ProcessInstance
 from processes.engine.transaction import atomic
-from processes.mace import cases
+from processes.mace import cases, search
 from processes.mace.cases import visible_case
 from processes.mace.contract import REFERRER, SCREENING_STEP
 from processes.mace.models import Case
@@ -35,6 +35,30 @@ class Referral:
     case: Case
     instance: ProcessInstance
     screening: HumanTask
+
+
+class PossibleDuplicate(Conflict):
+    """The child may already have a case of the area: the referrer chooses it, or confirms a new child.
+
+    Names the cases by id alone, so the message holds nothing of any child."""
+
+    code = "possible_duplicate"
+
+    def __init__(self, matches: list[int]):
+        super().__init__(f"The child may already have a case: {', '.join(f'case {m}' for m in matches)}. Send the "
+                         "referral for that case, or confirm that this is a new child.")
+        self.matches = matches
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "matches": self.matches}
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A possible match as the referrer is shown it: the case, and whether its pathway already runs."""
+
+    found: search.Found
+    running: bool
 
 
 def screening_form(key: str) -> ScreeningForm:
@@ -89,13 +113,35 @@ def check(actor: Actor, key: str, screening: dict[str, Any], *, case_id: int | N
 
 
 @atomic
+def shown_duplicates(actor: Actor, case_ids: list[int]) -> list[Duplicate]:
+    """The possible matches a refused referral named, of the actor's areas, as the referrer is shown them;
+    each child shown is audited."""
+    shown = [Duplicate(found, runtime.running_pathway(found.case_id) is not None)
+             for number in case_ids for found in search.find_unaudited(actor, case_number=number)]
+    audit.record_each(actor, "referral.duplicates_shown", (d.found.case_id for d in shown))
+    return shown
+
+
+@atomic
 def start(actor: Actor, key: str, screening: dict[str, Any], *, case_id: int | None = None,
-          area: str | None = None, child_name: str | None = None, date_of_birth: date | None = None) -> Referral:
+          area: str | None = None, child_name: str | None = None, date_of_birth: date | None = None,
+          confirm_new_child: bool = False) -> Referral:
     """Create the case (or use the known child's), start the latest pathway `key` and complete its screening
-    step with `screening`, all in one transaction: with any field wrong, nothing at all is created."""
+    step with `screening`, all in one transaction: with any field wrong, nothing at all is created.
+
+    A new child who may already have a case of the area (search.possible_duplicates) raises PossibleDuplicate
+    unless `confirm_new_child`; the confirmation is audited on the new case with the cases it was told of.
+    """
     check(actor, key, screening, case_id=case_id, area=area, child_name=child_name, date_of_birth=date_of_birth)
+    matches = [] if case_id is not None else \
+        [m.case_id for m in search.possible_duplicates(actor, area, child_name, date_of_birth)]
+    if matches and not confirm_new_child:
+        raise PossibleDuplicate(matches)
     case = visible_case(actor, case_id) if case_id is not None else \
         cases.create(actor, area, child_name, date_of_birth)
+    if matches:
+        audit.record(actor, "referral.new_child_confirmed", case_id=case.id,
+                     detail="possible matches: " + ", ".join(f"case {m}" for m in matches))
     instance = runtime.start(actor, case.id, key)
     write_queue.send_now(db.session)  # the step rows the start opened, so the screening step can be found
     step = db.session.scalar(

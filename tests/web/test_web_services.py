@@ -35,6 +35,10 @@ def people(make_people):
                        manager=person("team_manager", username="mika"))
 
 
+# Children unlike each other by name, so that no referral of them is stopped as a possible duplicate.
+CHILDREN = ("Alex Ashdown", "Blake Brimley", "Casey Corrin", "Drew Dunmore")
+
+
 def refer(people, child="Robin Example", area="north"):
     return referrals.start(people["referrer"], "mace", SCREENING, area=area, child_name=child)
 
@@ -117,7 +121,7 @@ def test_worklists_split_mine_available_and_team_with_counts(pathway, people):
 
 
 def test_a_list_audits_every_child_shown_with_one_statement(pathway, people):
-    shown = {refer(people, f"Child {n}").case.id for n in range(3)}
+    shown = {refer(people, child).case.id for child in CHILDREN[:3]}
     sent: list[str] = []
 
     def watch(_conn, _cursor, statement, *_args):
@@ -149,7 +153,7 @@ def test_a_refused_request_is_audited_even_when_nothing_is_committed(pathway, pe
 
 
 def test_worklists_put_overdue_first_and_filter_by_stage_area_and_due(pathway, people):
-    cases = [refer(people, f"Child {n}").case for n in range(4)]
+    cases = [refer(people, child).case for child in CHILDREN]
     late = open_task(cases[2].id, "hub_decision")
     db.session.execute(update(HumanTask).where(HumanTask.id == late.id).values(due_at=now() - timedelta(days=2)))
     none_due = open_task(cases[3].id, "hub_decision")
