@@ -15,14 +15,14 @@ from app import edges
 from processes.engine.errors import InvalidInput, ServiceError
 from processes.mace import policy
 
-from . import auditlog, auth, cases, display, meetings, oversight, records, referrals, sso, tasks
+from . import auditlog, auth, cases, display, meetings, oversight, plan_actions, records, referrals, sso, tasks
 
 # The built assets (app/web/static) at /static, and the templates every feature draws with.
 web = Blueprint("web", __name__, static_folder="static", static_url_path="/static",
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
 # Each feature's endpoints are named under web (web.tasks.inbox): the API's blueprints have names like these.
 for feature in (auth.bp, sso.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp, records.bp,
-                auditlog.bp):
+                auditlog.bp, plan_actions.bp):
     web.register_blueprint(feature)
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.

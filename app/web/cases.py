@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from processes.mace import casefile
+from processes.mace import casefile, plan_actions
 
 from .auth import actor
 from .params import ID
@@ -17,4 +17,5 @@ bp = Blueprint("cases", __name__)
 def case(case_id: int) -> ResponseReturnValue:
     me = actor()
     found = casefile.case_file(me, case_id, request.args.get("process") or None)
-    return render_template("case.html", file=found, me=me)
+    return render_template("case.html", file=found, me=me, markable=plan_actions.markable(me, found.plan_actions),
+                           agencies=plan_actions.agency_names() if found.plan_actions else {})

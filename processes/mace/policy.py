@@ -29,6 +29,7 @@ ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still o
 RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
 RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
 AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
+PLAN_ACTION_DONE = "plan_action.done"  # own plan actions of its areas: their work list, alerts, and marking done
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -39,11 +40,12 @@ GRANTS: dict[str, frozenset[str]] = {
     # Those who meet the child report a missing episode: the referrer, the allocated worker and the coordinator.
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
-    "allocated_worker": frozenset({MESSAGE_DELIVER}),
+    # Until users carry their agency, the core members and allocated workers of an area own its plan actions.
+    "allocated_worker": frozenset({MESSAGE_DELIVER, PLAN_ACTION_DONE}),
     "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
-    "core_member": frozenset(),
+    "core_member": frozenset({PLAN_ACTION_DONE}),
     "business_support": OVERSEES | RUNS_MEETINGS,
     "missing_coordinator": frozenset({MESSAGE_DELIVER}),
     "process_owner": frozenset({DEFINITION_DEPLOY}),
@@ -80,6 +82,7 @@ class Decisions:
     review_records: bool = False  # the retention review list, and erasure
     export_records: bool = False  # a child's whole record, for a subject access request
     search_audit: bool = False
+    own_plan_actions: bool = False  # a work list of plan actions, and marking them done
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -95,4 +98,4 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
-                     search_audit=actor.may(AUDIT_VIEW))
+                     search_audit=actor.may(AUDIT_VIEW), own_plan_actions=actor.may(PLAN_ACTION_DONE))
