@@ -12,7 +12,7 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.errors import Forbidden, NotFound
 from processes.engine.models import AuditEvent
-from processes.mace import plan_actions
+from processes.mace import casefile, plan_actions
 from processes.mace.contract import ACTION_ESCALATION, ACTION_REMINDER
 from processes.mace.demo import ANSWERS
 from processes.mace.models import Notification, PlanAction
@@ -113,3 +113,18 @@ def test_actions_added_at_mace1_become_rows_too(child, pathway_bundle):
     [_, new] = actions(child.case.id)
     assert (new.source_step, new.agency, new.due_on.isoformat(), new.status) == \
         ("mace1_outcome", "missing_coordinator", due, "open")
+
+
+def test_the_review_page_shows_where_each_action_stands(child, pathway_bundle, people):
+    [action] = actions(child.case.id)
+    plan_actions.mark_done(people["core_member"], action.id)
+    walk(child, BEFORE_MEETING)
+    first = pathway_bundle.booked(MONDAY)
+    child.travel(first.starts_at + timedelta(minutes=1))
+    child.complete("mace1_outcome")
+    walk(child, ["disseminate", "update_parents"])
+    review_meeting = pathway_bundle.next_review(first)
+    child.travel(pathway_bundle.scales.before("review_update", review_meeting.plan_deadline) + timedelta(hours=9))
+    review = child.step("review_plan")
+    shown = casefile.task_context(people["allocated_worker"], review).plan_actions
+    assert [(a.id, a.status) for a in shown] == [(action.id, "done")]
