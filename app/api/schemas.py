@@ -209,9 +209,10 @@ class NotificationOut(Schema):
     id = fields.Integer()
     kind = fields.String()
     case_id = fields.Integer()
-    task_id = fields.Integer(attribute="human_task_id")
-    task_name = fields.Function(lambda n: n.task.name)
-    due_at = UtcDateTime(attribute="task.due_at", allow_none=True)
+    task_id = fields.Integer(attribute="human_task_id", allow_none=True)  # None: it is about a plan action
+    plan_action_id = fields.Integer(allow_none=True)
+    task_name = fields.String(attribute="subject")
+    due_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     read_at = UtcDateTime(allow_none=True)
     email_status = fields.String()

@@ -27,6 +27,7 @@ from . import (
     meetings,
     notifications,
     oversight,
+    plan_actions,
     records,
     referrals,
     search,
@@ -39,8 +40,8 @@ web = Blueprint("web", __name__, static_folder="static", static_url_path="/stati
                 template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
 # Each feature's endpoints are named under web (web.tasks.inbox): the API's blueprints have names like these.
 for feature in (auth.bp, sso.bp, tasks.bp, cases.bp, referrals.bp, meetings.bp, oversight.bp, records.bp,
-                auditlog.bp, notifications.bp, search.bp, admin_home.bp, admin_users.bp, admin_areas.bp,
-                admin_incidents.bp):
+                auditlog.bp, notifications.bp, search.bp, plan_actions.bp, admin_home.bp, admin_users.bp,
+                admin_areas.bp, admin_incidents.bp):
     web.register_blueprint(feature)
 csrf = CSRFProtect()
 # Reachable without signing in; everything else asks for it.

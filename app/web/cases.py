@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from processes.engine import forms, repository, runtime
 from processes.engine.errors import InvalidInput
 from processes.engine.permissions import MESSAGE_DELIVER
-from processes.mace import casefile
+from processes.mace import casefile, plan_actions
 from processes.mace.contract import MISSING_EPISODE
 
 from . import formkit, submission
@@ -24,7 +24,8 @@ PAYLOAD = "payload."  # the service names a wrong field of a message `payload.<f
 def case(case_id: int) -> ResponseReturnValue:
     me = actor()
     found = casefile.case_file(me, case_id, request.args.get("process") or None)
-    return render_template("case.html", file=found, me=me)
+    return render_template("case.html", file=found, me=me, markable=plan_actions.markable(me, found.plan_actions),
+                           agencies=plan_actions.agency_names() if found.plan_actions else {})
 
 
 @bp.route(f"/cases/<{ID}:case_id>/missing-episode", methods=["GET", "POST"])

@@ -300,6 +300,8 @@ def message_for(schema: dict[str, Any], path: str, raw_message: str, value: Any)
         return f"Enter {lower}"
     if isinstance(value, str) and prop.get("maxLength") and len(value) > prop["maxLength"]:
         return f"{title} must be {prop['maxLength']} characters or fewer"
+    if prop.get("x-date") and raw_message.startswith(title):
+        return raw_message  # the service's own sentence for a date on the wrong side of today names the field
     if kind == "number":
         low, high = prop.get("minimum"), prop.get("maximum")
         if low is not None and high is not None:

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from processes.engine import runtime, tasks
 from processes.engine.errors import InvalidInput
 from processes.identity import users as identity
-from processes.mace import casefile, diagrams, drafts, notifications, policy, worklists
+from processes.mace import casefile, diagrams, drafts, notifications, plan_actions, policy, worklists
 
 from . import formkit, submission
 from .auth import actor
@@ -80,7 +80,9 @@ def task(task_id: int) -> ResponseReturnValue:
         fields = formkit.fields(schema, view.ui_schema, raw, refusal.errors)
         reassigns = policy.decisions_for(me).reassign_tasks and view.status == "open"
         stage = diagrams.stage_names().get(view.process_id) or diagrams.humanise(view.process_id)
-        return render_template("task.html", view=view, context=casefile.task_context(me, view.task), fields=fields,
+        context = casefile.task_context(me, view.task)
+        agencies = plan_actions.agency_names() if context.plan_actions else {}
+        return render_template("task.html", view=view, context=context, fields=fields, agencies=agencies,
                                stage=stage, error_list=refusal.summary(formkit.error_list(fields)),
                                conflict=refusal.conflict, me=me,
                                assignees=worklists.assignees_for(me, task_id) if reassigns else []), refusal.status

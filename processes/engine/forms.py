@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from jsonschema import FormatChecker
 from jsonschema.validators import validator_for
 
 from processes.engine import bundle as bundles
-from processes.engine.clock import now
+from processes.engine.clock import LOCAL, now
 from processes.engine.errors import InvalidInput
 from processes.engine.models import ProcessDefinition
 
@@ -65,6 +67,51 @@ def _sane_date_time(value: object) -> bool:
 
 
 _DATES = {"date", "date-time"}
+# `"x-date": "past"` marks a date of something that happened (today at the latest); `"future"`, a date something
+# is due (today at the earliest). "Today" is on the partnership's clocks, read from the engine's clock.
+DATE_RULE = "x-date"
+DATE_RULES = {"past": "must be today or in the past", "future": "must be today or in the future"}
+
+
+def date_rule_fields(schema: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each field of a form (dotted path, with `*` for an array's rows) that carries an `x-date` rule."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict):
+            continue
+        here = f"{path}{name}"
+        if DATE_RULE in prop:
+            yield here, prop
+        if isinstance(prop.get("items"), dict):
+            yield from date_rule_fields(prop["items"], f"{here}.*.")
+        yield from date_rule_fields(prop, f"{here}.")
+
+
+def _day_of(value: str) -> date:
+    if "T" not in value:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value).astimezone(LOCAL).date()
+
+
+def _date_rule_errors(schema: dict[str, Any], data: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, message) for each date on the wrong side of today; dates malformed are the format check's."""
+    if not isinstance(data, dict):
+        return
+    today = now().astimezone(LOCAL).date()
+    for name, prop in (schema.get("properties") or {}).items():
+        value, here = data.get(name), f"{path}{name}"
+        if not isinstance(prop, dict) or value is None:
+            continue
+        rule = prop.get(DATE_RULE)
+        if rule in DATE_RULES and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                day = _day_of(value)
+                if (day > today) if rule == "past" else (day < today):
+                    yield here, f"{prop.get('title') or name} {DATE_RULES[rule]}"
+        if isinstance(value, list) and isinstance(prop.get("items"), dict):
+            for index, row in enumerate(value):
+                yield from _date_rule_errors(prop["items"], row, f"{here}.{index}.")
+        elif isinstance(value, dict):
+            yield from _date_rule_errors(prop, value, f"{here}.")
 
 
 def range_message() -> str:
@@ -119,5 +166,7 @@ def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None
         message = range_message() if error.validator == "format" and error.validator_value in _DATES else \
             error.message
         errors.setdefault(path or "data", []).append(message)
+    for path, message in _date_rule_errors(schema_for(definition, form), data):
+        errors.setdefault(path, [message])  # a date the schema already refused keeps that one message
     if errors:
         raise InvalidInput(f"The form has {len(errors)} field(s) to correct.", errors)

@@ -20,7 +20,7 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from processes.engine import bundle as bundles
-from processes.engine import scripting
+from processes.engine import forms, scripting
 from processes.engine.bundle import ParsedBundle, UnsafeXml
 from processes.engine.errors import Problem
 from processes.engine.hooks import HOOKS, Deployable
@@ -299,6 +299,20 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
+        return
+    yield from _check_date_rules(name, schema)
+
+
+def _check_date_rules(name: str, schema: dict) -> Iterator[Problem]:
+    """`x-date` is `past` or `future`, and only on a date or date-time field: the server checks it on submit."""
+    for path, prop in forms.date_rule_fields(schema):
+        rule, allowed = prop[forms.DATE_RULE], " or ".join(f'"{r}"' for r in forms.DATE_RULES)
+        if rule not in forms.DATE_RULES:
+            yield Problem(name, path, f'The field \'{path}\' has "{forms.DATE_RULE}": {json.dumps(rule)}; '
+                                      f"use {allowed}.")
+        elif prop.get("format") not in ("date", "date-time"):
+            yield Problem(name, path, f'The field \'{path}\' has "{forms.DATE_RULE}" but is not a date: give it '
+                                      '"format": "date" or "date-time", or remove the rule.')
 
 
 def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Problem]:

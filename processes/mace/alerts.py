@@ -1,4 +1,5 @@
-"""Reminders before a step is due, overdue notices once it passes, and escalation to the chairs after that.
+"""Reminders before a step is due, overdue notices once it passes, and escalation to the chairs after that
+(plan actions are chased the same way, by processes/mace/plan_actions.py).
 
 Each step's next alert time is kept on its row (`human_tasks.next_alert_at`), so a sweep finds the
 steps that need one through an index alone, and each alert is raised once per step and person.
@@ -61,9 +62,27 @@ def _holders(roles: list[str], area: str) -> list[int]:
     ))
 
 
+def escalation_holders(area: str) -> list[int]:
+    """Who escalations of the area go to: the MACE chairs, as the policy says."""
+    return _holders(roles_with(ALERT_ESCALATION), area)
+
+
+def notify(recipients: list[int], kind: str, at: datetime, *, case_id: int, human_task_id: int | None = None,
+           plan_action_id: int | None = None) -> None:
+    """One notification per person about a step or a plan action, emailed to those with an address when email
+    is on."""
+    email_on = bool(settings.current().smtp.host)
+    with_email = set(db.session.scalars(select(User.id).where(User.id.in_(recipients), User.email.is_not(None))))
+    for user_id in recipients:
+        db.session.add(Notification(
+            user_id=user_id, human_task_id=human_task_id, plan_action_id=plan_action_id, case_id=case_id,
+            kind=kind, created_at=at, email_status="pending" if email_on and user_id in with_email else "none",
+        ))
+
+
 def _recipients(task: HumanTask, kind: str) -> list[int]:
     if kind == "escalation":
-        return _holders(roles_with(ALERT_ESCALATION), task.area_code)
+        return escalation_holders(task.area_code)
     assignee_active = task.assignee_id is not None and db.session.scalar(
         select(User.is_active).where(User.id == task.assignee_id))
     # A step left with someone who has gone is everyone's in the role again, as far as alerts go.
@@ -85,15 +104,9 @@ def raise_due(task_id: int) -> list[str]:
     raised = set(filter(None, (task.alerts_raised or "").split(",")))
     times = _schedule(due_at, opened_at, at, task.escalates)
     due = [kind for kind in KINDS if kind in times and kind not in raised and times[kind] <= at]
-    email_on = bool(settings.current().smtp.host)
     for kind in due:
         recipients = _recipients(task, kind)
-        with_email = set(db.session.scalars(select(User.id).where(User.id.in_(recipients), User.email.is_not(None))))
-        for user_id in recipients:
-            db.session.add(Notification(
-                user_id=user_id, human_task_id=task.id, case_id=task.case_id, kind=kind, created_at=at,
-                email_status="pending" if email_on and user_id in with_email else "none",
-            ))
+        notify(recipients, kind, at, case_id=task.case_id, human_task_id=task.id)
         audit.record(None, f"task.{kind}", case_id=task.case_id, instance_id=task.instance_id,
                      human_task_id=task.id, detail=f"{len(recipients)} recipient(s)")
     # Kept on the step, not read from notifications: a kind with no one to tell must not repeat either.

@@ -18,10 +18,10 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
-from processes.mace import diagrams
+from processes.mace import diagrams, plan_actions
 from processes.mace.cases import visible_case
-from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD
-from processes.mace.models import Booking, Case, Meeting
+from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD, REVIEW_STEP
+from processes.mace.models import Booking, Case, Meeting, PlanAction
 from processes.mace.working_days import UK
 
 # Reads, not changes: counted on the case page rather than listed in its timeline.
@@ -89,6 +89,7 @@ class CaseFile:
     pathway_running: bool = False  # a new referral waits until the running pathway ends
     waiting: list[diagrams.Waiting] = field(default_factory=list)  # its running pathway's timers, soonest first
     booking: BookedMeeting | None = None
+    plan_actions: list[PlanAction] = field(default_factory=list)
 
 
 def steps_of(case_id: int) -> list[HumanTask]:
@@ -233,7 +234,8 @@ def case_file(actor: Actor, case_id: int, process_id: str | None = None) -> Case
     current, main, stages = _diagrams(steps, process_id, waiting)
     return CaseFile(case, db.session.get(Area, case.area_code).name, steps, people, answers, timeline, views, seen,
                     plans[-1] if plans else None, _concerns(answers), current, main, stages,
-                    runtime.running_pathway(case.id) is not None, waiting, booked_meeting(case.id))
+                    runtime.running_pathway(case.id) is not None, waiting, booked_meeting(case.id),
+                    plan_actions.for_case(case.id))
 
 
 @atomic
@@ -253,6 +255,7 @@ class TaskContext:
     answers: list[Answer]
     people: dict[int, str]
     own: Answer | None = None  # this task's answers, once it is completed
+    plan_actions: list[PlanAction] = field(default_factory=list)  # on the review's page: where each action stands
 
 
 def task_context(actor: Actor, task: HumanTask) -> TaskContext:
@@ -263,4 +266,5 @@ def task_context(actor: Actor, task: HumanTask) -> TaskContext:
     people = people_named({s.completed_by_id for s in steps} | {task.assignee_id, task.completed_by_id})
     return TaskContext(case, db.session.get(Area, case.area_code).name,
                        [a for a in answers if a.step.id != task.id], people,
-                       next((a for a in answers if a.step.id == task.id), None))
+                       next((a for a in answers if a.step.id == task.id), None),
+                       plan_actions.for_case(case.id) if task.element_id == REVIEW_STEP else [])

@@ -33,6 +33,14 @@ MISSING_EPISODE = "missing_episode"
 BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
 # Form fields.
 PLAN_FIELD = "actions"  # a form with this field records the child's plan and its actions
+ADDED_ACTIONS_FIELD = "actions_added"  # the actions MACE 1 adds to the plan
+ACTION_FIELDS = (PLAN_FIELD, ADDED_ACTIONS_FIELD)  # each becomes plan_actions rows when its step completes
+# Each action's own fields, in both forms.
+ACTION_TEXT, ACTION_AGENCY, ACTION_DUE = "action", "agency", "due_date"
+# Timescales (timescales.json) a plan action is chased by.
+ACTION_REMINDER = "plan_action_reminder"  # its owners are reminded this long before it is due
+ACTION_ESCALATION = "plan_action_escalation"  # still open this long after it was due, it goes to the chairs
+REVIEW_STEP = "review_plan"  # its page shows each plan action's status
 PERSONS_FIELD = "persons_of_concern"
 LOCATIONS_FIELD = "locations_of_concern"
 CONCERN_FIELDS = (PERSONS_FIELD, LOCATIONS_FIELD)
@@ -52,6 +60,7 @@ SUMMARY_KINDS = (OUTCOME_KIND, RISK_LEVEL, PLAN_DELIVERY, MEASURES_OF_SUCCESS, C
                  ESCALATION_AGREED)
 
 USER_TASK, PROCESS, VARIABLE, FORM_FIELD, REPORT_KIND = "user task", "process", "variable", "form field", "report kind"
+TIMESCALE = "timescale"
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,13 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement(VARIABLE, BOOKING_VARIABLE, "MACE 1 agendas are built from the booking it holds, and moving a case "
                 "to another meeting changes it", "mace.bpmn"),
     Requirement(FORM_FIELD, PLAN_FIELD, "the case page shows the plan's actions from it", "ric_plan.schema.json"),
+    *(Requirement(FORM_FIELD, f"{field}.*.{part}", "plan actions are kept, shown and chased from it", file)
+      for field, file in ((PLAN_FIELD, "ric_plan.schema.json"), (ADDED_ACTIONS_FIELD, "mace1_outcome.schema.json"))
+      for part in (ACTION_TEXT, ACTION_AGENCY, ACTION_DUE)),
+    Requirement(TIMESCALE, ACTION_REMINDER, "plan actions' owners are reminded by it", "timescales.json"),
+    Requirement(TIMESCALE, ACTION_ESCALATION, "overdue plan actions go to the MACE chairs after it",
+                "timescales.json"),
+    Requirement(USER_TASK, REVIEW_STEP, "its page shows the status of each plan action", "review.bpmn"),
     Requirement(FORM_FIELD, PERSONS_FIELD, "the case page lists the persons of concern from it",
                 "screening.schema.json"),
     Requirement(FORM_FIELD, LOCATIONS_FIELD, "the case page lists the locations of concern from it",
@@ -145,11 +161,26 @@ def _missing(requirement: Requirement, parsed: ParsedBundle) -> str | None:
         if name not in parsed.computed:
             return f"The pathway needs the variable `{name}`, set by a script of the diagrams ({file} as shipped)"
     elif requirement.kind == FORM_FIELD:
-        if not any(name in form.get("properties", {}) for form in parsed.forms.values()):
+        if not any(_has_field(form, name.split(".")) for form in parsed.forms.values()):
             return f"{file} needs the field `{name}`"
+    elif requirement.kind == TIMESCALE:
+        scales = parsed.configs.get(timescales.FILE_NAME)
+        if scales is None or name not in scales.config["timescales"]:
+            return f"{file} needs the timescale `{name}`"
     elif requirement.kind == REPORT_KIND:
         if not any(kind == name for form in parsed.forms.values() for _path, kind in facts.report_paths(form)):
             return f'{file} needs a field marked "{facts.REPORT_KEYWORD}": "{name}"'
     else:
         raise ValueError(f"Unknown kind of requirement: {requirement.kind}")
     return None
+
+
+def _has_field(schema: dict, path: list[str]) -> bool:
+    """Whether a form has the field at a dotted path, `*` standing for an array's rows (`actions.*.agency`)."""
+    if not path:
+        return True
+    if path[0] == "*":
+        items = schema.get("items")
+        return isinstance(items, dict) and _has_field(items, path[1:])
+    prop = (schema.get("properties") or {}).get(path[0])
+    return isinstance(prop, dict) and _has_field(prop, path[1:])

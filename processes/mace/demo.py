@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,48 @@ CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder
 # Closed years ago and due for review under the retention schedule, so two administrators can try erasure.
 CLOSED_LONG_AGO = ("Robin Retained", "north")
 SECOND_ADMIN = "demo-second-admin"  # erasure needs two administrators: one proposes, another approves
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A date this many days after today (UK), filled in when the answers are read: the forms refuse a date of
+    something done that is still to come, and a due date already gone (their `x-date` rules)."""
+
+    days: int
+
+
+TODAY = Ahead(0)
+
+
+class _Answers(Mapping[str, dict[str, Any]]):
+    """The answers by element id, with each `Ahead` date made a date on the clock of the moment they are read."""
+
+    def __init__(self, answers: dict[str, dict[str, Any]]):
+        self._answers = answers
+
+    def __getitem__(self, element_id: str) -> dict[str, Any]:
+        return _dated(self._answers[element_id], now().astimezone(UK).date())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._answers)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
+def _dated(value: Any, today: date) -> Any:
+    if isinstance(value, Ahead):
+        return (today + timedelta(days=value.days)).isoformat()
+    if isinstance(value, dict):
+        return {key: _dated(item, today) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dated(item, today) for item in value]
+    return value
+
+
 # A valid, fictional answer for every user task of the pathway, by element id: the demo's cases are walked with
 # them, and the tests override what they route on.
-ANSWERS: dict[str, dict[str, Any]] = {
+ANSWERS: Mapping[str, dict[str, Any]] = _Answers({
     "screen": {"referrer_agency": "school", "exploitation_types": ["criminal"],
                "indicators": ["older_associates", "money_gifts"], "concern": "Seen with older youths after school",
                "persons_of_concern": [{"description": "Older youth known as 'K'", "link": "associate"}],
@@ -43,16 +84,16 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "ric_record": {"vulnerabilities": ["excluded"], "threats": "Older group recruiting", "strengths": "Likes football",
                    "information_sources": ["police", "school"], "next_steps": "RIC meeting",
                    "risk_level": "High", "risk_level_reason": "Police and school intelligence agree"},
-    "ric_plan": {"meeting_held_on": "2027-01-11", "parents_invited": True, "young_person_invited": True,
+    "ric_plan": {"meeting_held_on": TODAY, "parents_invited": True, "young_person_invited": True,
                  "threats_addressed": "Recruitment by the older group", "disruption_activities": ["patrols"],
                  "safeguarding_responses": ["safety_plan"], "support": ["youth_worker"],
                  "measures_of_success": [{"measure": "Attends school four days a week"}],
                  "actions": [{"action": "Targeted patrols at the underpass", "agency": "police",
-                              "due_date": "2027-02-01"}],
+                              "due_date": Ahead(28)}],
                  "young_person_views": "Wants to stay at his school", "parents_views": "Worried, supportive",
                  "mace1_threshold_met": True},
-    "share_plan": {"shared_with_manager_on": "2027-01-12", "plain_language": True, "manager_agrees": True},
-    "circulate_plan": {"circulated_on": "2027-01-13", "circulated_to": ["police", "health"]},
+    "share_plan": {"shared_with_manager_on": TODAY, "plain_language": True, "manager_agrees": True},
+    "circulate_plan": {"circulated_on": TODAY, "circulated_to": ["police", "health"]},
     "agency_update": {"attendance": "deputy", "deputy_briefed": True,
                       "agency_risk_view": "agree", "agency_plan_delivery": "on_track"},
     "mace1_outcome": {"agencies_present": ["police", "health", "childrens_services"],
@@ -60,23 +101,23 @@ ANSWERS: dict[str, dict[str, Any]] = {
                       "agreed_risk_level": "High", "plan_delivery": "on_track",
                       "measures_of_success_agreed": "School attendance", "escalation_agreed": False,
                       "mace1_outcome": "continue_review"},
-    "disseminate": {"disseminated_on": "2027-02-10", "forums": ["own_organisation", "child_in_need"]},
-    "update_parents": {"parents_updated_on": "2027-02-11", "update_method": "phone"},
+    "disseminate": {"disseminated_on": TODAY, "forums": ["own_organisation", "child_in_need"]},
+    "update_parents": {"parents_updated_on": TODAY, "update_method": "phone"},
     "review_plan": {"changes_in_risk": "Fewer sightings with the group", "actions_taken": "Patrols in place",
                     "support_needed": "None", "risk_level_now": "High", "review_outcome": "mace1"},
     "agree_escalation": {"escalation_reason": "plan_not_succeeding", "accountable_agencies": ["education_access"],
-                         "response_required": "Find a school place", "respond_by": "2027-03-01"},
+                         "response_required": "Find a school place", "respond_by": Ahead(14)},
     "agency_response": {"agency_response": "Place offered"},
     "check_response": {"escalation_resolved": True, "response_summary": "School place from Monday"},
-    "escalate_onwards": {"escalated_to": ["head_of_service"], "escalated_on": "2027-03-05",
+    "escalate_onwards": {"escalated_to": ["head_of_service"], "escalated_on": TODAY,
                          "onward_reason": "No school place"},
     "community_review": {"support_in_place": ["youth_worker"], "community_risk_level": "Low",
                          "community_outcome": "close"},
     "universal_services": {"advice_given": "Online safety advice to the family", "signposted_to": ["online_safety"]},
-    "return_interview": {"offered_on": "2027-01-20", "interview_response": "accepted", "held_on": "2027-01-21",
+    "return_interview": {"offered_on": TODAY, "interview_response": "accepted", "held_on": TODAY,
                          "push_pull_factors": ["peer_influence"], "repeat_episode": False, "risk_increased": False},
     "early_risk_review": {"early_review_risk_level": "High", "actions_agreed": "Strategy discussion"},
-}
+})
 
 # Cases further on, so the oversight pages have work to show: (child, area, steps done, days ago it reached there).
 FURTHER_ON = [("Riley Invented", "north", ["screen"], 3), ("Morgan Madeup", "north", ["screen"], 2),

@@ -1,4 +1,5 @@
-"""The pathway's sweep jobs: raise due alerts, send their email, and the weekly upkeep of trends and meetings.
+"""The pathway's sweep jobs: raise due alerts (of steps and plan actions), send their email, and the weekly
+upkeep of trends and meetings.
 
 Each finds its work through an indexed column and is safe to run twice or at once (see each service).
 """
@@ -11,7 +12,7 @@ from processes.engine.clock import now
 from processes.engine.db import db
 from processes.engine.hooks import Job
 from processes.engine.models import HumanTask
-from processes.mace import alerts, meetings, notifications, oversight
+from processes.mace import alerts, meetings, notifications, oversight, plan_actions
 from processes.mace.models import Notification
 
 
@@ -40,6 +41,7 @@ def _upkeep(_: int) -> int:
 # In this order, after the engine's timers: an alert's emails go out straight after it in the same sweep.
 JOBS: dict[str, Job] = {
     "alerts": Job(_due_alerts, lambda task_id: len(alerts.raise_due(task_id))),
+    "action_alerts": Job(plan_actions.due_alerts, lambda action_id: len(plan_actions.raise_due(action_id))),
     "email": Job(_pending_email, lambda notification_id: int(notifications.deliver_email(notification_id))),
     "upkeep": Job(_due_upkeep, _upkeep),
 }

@@ -1,4 +1,5 @@
-"""The pathway's own tables: cases, drafts, notifications, MACE 1 meetings and bookings, facts, weekly counts."""
+"""The pathway's own tables: cases, drafts, plan actions, notifications, MACE 1 meetings and bookings, facts and
+weekly counts."""
 
 
 from __future__ import annotations
@@ -47,21 +48,55 @@ class TaskDraft(db.Model):
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
-class Notification(db.Model):
-    """A reminder, overdue notice or escalation about a step, for one user: in the app, and by email.
+class PlanAction(db.Model):
+    """One action of a child's plan (the RIC plan, or added at MACE 1): the agency that owns it, when it is due
+    and whether it is done, kept when its step completes and chased like a step (reminder, overdue, escalation)."""
 
-    Unique per step, kind and user, so each is raised once however often the sweep runs.
+    __tablename__ = "plan_actions"
+    __table_args__ = (
+        Index("ix_plan_actions_case", "case_id", "id"),
+        Index("ix_plan_actions_alerts", "status", "next_alert_at"),
+        Index("ix_plan_actions_worklist", "status", "area_code", "agency", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    area_code: Mapped[str] = mapped_column(String(40))
+    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"))  # the step that agreed it
+    source_step: Mapped[str] = mapped_column(String(255))  # that step's element id
+    agency: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(500))
+    due_on: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime] = mapped_column(Timestamp)  # the end of due_on on UK clocks: overdue from then
+    status: Mapped[str] = mapped_column(String(10))  # open, done or dropped
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # When each alert falls due, worked out from the pathway's timescales as the action was agreed.
+    remind_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    escalate_at: Mapped[datetime] = mapped_column(Timestamp)
+    next_alert_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    alerts_raised: Mapped[str | None] = mapped_column(String(40))
+
+
+class Notification(db.Model):
+    """A reminder, overdue notice or escalation about a step or a plan action, for one user: in the app, and
+    by email.
+
+    Unique per step (or action), kind and user, so each is raised once however often the sweep runs.
     """
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("human_task_id", "kind", "user_id", name="uq_notifications_task_kind_user"),
+        UniqueConstraint("plan_action_id", "kind", "user_id", name="uq_notifications_action_kind_user"),
         Index("ix_notifications_user_read", "user_id", "read_at"),
         Index("ix_notifications_email", "email_status", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    human_task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id"))
+    # What it is about: a step, or else a plan action (exactly one of the two).
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))
+    plan_action_id: Mapped[int | None] = mapped_column(ForeignKey("plan_actions.id"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
@@ -70,7 +105,24 @@ class Notification(db.Model):
     # or email is off); emailed_at is when it was claimed, then when it was sent or refused
     email_status: Mapped[str] = mapped_column(String(10))
     emailed_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    task: Mapped[HumanTask] = relationship(lazy="joined")
+    task: Mapped[HumanTask | None] = relationship(lazy="joined")
+    plan_action: Mapped[PlanAction | None] = relationship(lazy="joined")
+
+    @property
+    def subject(self) -> str:
+        """What it is about, as its title: the step's name, or the plan action's."""
+        return self.task.name if self.task is not None else "Plan action"
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self.task.due_at if self.task is not None else self.plan_action.due_at
+
+    @property
+    def link(self) -> str:
+        """The page to open it on, as a path: the step, or the case's plan actions."""
+        if self.task is not None:
+            return f"/tasks/{self.task.id}"
+        return f"/cases/{self.case_id}#plan-actions"
 
 
 class Meeting(db.Model):

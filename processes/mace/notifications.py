@@ -15,7 +15,6 @@ from processes.engine.actors import Actor
 from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.errors import NotFound
-from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
 from processes.identity.models import User
 from processes.mace import settings
@@ -87,18 +86,24 @@ def mark_all_read(actor: Actor) -> int:
 
 
 def _message(notification: Notification, to: str) -> EmailMessage:
-    """Ids, the step's name and its due date only: email leaves our systems, so no child's details go in it."""
+    """Ids, the step's name (or "Plan action") and its due date only: email leaves our systems, so no child's
+    details go in it, nor a plan action's words."""
     config = settings.current()
-    task: HumanTask = notification.task
     message = EmailMessage()
-    message["Subject"] = SUBJECTS[notification.kind]
+    subject = SUBJECTS[notification.kind]
+    if notification.task is None:
+        subject = subject.replace("pathway step", "plan action")
+    message["Subject"] = subject
     message["From"] = config.smtp.sender
     message["To"] = to
-    due = f"{aware(task.due_at).astimezone(UK):%A %d %B %Y %H:%M %Z}" if task.due_at else "not set"
-    where = f": {config.base_url}/tasks/{task.id}" if config.base_url else f" (task reference {task.id})"
+    due_at = notification.due_at
+    due = f"{aware(due_at).astimezone(UK):%A %d %B %Y %H:%M %Z}" if due_at else "not set"
+    reference = (f"Task reference: {notification.human_task_id}" if notification.task is not None
+                 else f"Plan action reference: {notification.plan_action_id}")
+    where = f": {config.base_url}{notification.link}" if config.base_url else f" ({reference.lower()})"
     message.set_content(
-        f"{SUBJECTS[notification.kind]}.\n\n"
-        f"Step: {task.name}\nCase reference: {task.case_id}\nTask reference: {task.id}\nDue: {due}\n\n"
+        f"{subject}.\n\n"
+        f"About: {notification.subject}\nCase reference: {notification.case_id}\n{reference}\nDue: {due}\n\n"
         f"Open it in the MACE system{where}\n\n"
         "This message holds no details of the child. Sign in to see the case.\n"
     )

@@ -12,6 +12,7 @@ from processes.mace import (
     drafts,
     facts,
     jobs,
+    plan_actions,
     policy,
     retention,
     roles,
@@ -40,8 +41,9 @@ def install(hooks: Hooks = HOOKS) -> None:
     # A step opens: named for its agency; its first reminder, overdue notice or escalation scheduled.
     hooks.step_opened.append(timescales.name_agency_step)
     hooks.alert_time = alerts.next_alert_at
-    # A step completes, however it is completed: its reported answers kept as facts, its drafts dropped.
-    hooks.step_completed.extend([facts.record, drafts.drop])
+    # A step completes, however it is completed: its reported answers kept as facts, its plan's actions kept as
+    # rows to chase, its drafts dropped.
+    hooks.step_completed.extend([facts.record, plan_actions.record, drafts.drop])
     # The MACE 1 meeting a case waits for becomes a row of that meeting's agenda.
     hooks.watchers.append(bookings.BookingWatcher())
     # The sweep raises alerts, sends their email and keeps trends and meetings up to date.

@@ -31,6 +31,7 @@ RECORDS_ERASE = "records.erase"  # review closed cases due under the retention s
 RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
 AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
 CASES_OF_AREA = "cases.of_area"  # "My cases" lists every case of its areas with a step open, not only its own
+PLAN_ACTION_DONE = "plan_action.done"  # own plan actions of its areas: their work list, alerts, and marking done
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -41,11 +42,12 @@ GRANTS: dict[str, frozenset[str]] = {
     # Those who meet the child report a missing episode: the referrer, the allocated worker and the coordinator.
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
-    "allocated_worker": frozenset({MESSAGE_DELIVER}),
+    # Until users carry their agency, the core members and allocated workers of an area own its plan actions.
+    "allocated_worker": frozenset({MESSAGE_DELIVER, PLAN_ACTION_DONE}),
     "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASES_OF_AREA},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
-    "core_member": frozenset(),
+    "core_member": frozenset({PLAN_ACTION_DONE}),
     "business_support": OVERSEES | RUNS_MEETINGS,
     "missing_coordinator": frozenset({MESSAGE_DELIVER}),
     "process_owner": frozenset({DEFINITION_DEPLOY}),
@@ -91,6 +93,7 @@ class Decisions:
     def administer(self) -> bool:
         """The Administration pages: users, areas or incidents."""
         return self.manage_users or self.retry_incidents
+    own_plan_actions: bool = False  # a work list of plan actions, and marking them done
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -108,4 +111,4 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
                      search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER),
                      manage_users=actor.may(USERS_MANAGE), retry_incidents=actor.may(INCIDENT_RETRY),
-                     see_area_cases=actor.may(CASES_OF_AREA))
+                     see_area_cases=actor.may(CASES_OF_AREA), own_plan_actions=actor.may(PLAN_ACTION_DONE))

@@ -397,6 +397,7 @@ def test_a_missing_episode_mid_pathway_starts_a_return_home_interview_due_its_ho
         child, people, scales):
     walk(child, TO_MACE1)
     returned = uk(2027, 1, 8, 22, 30)
+    child.travel(returned + timedelta(minutes=30))  # told of the return once it has happened
     [episode] = runtime.deliver_message(people["missing_coordinator"], child.case.id, "missing_episode",
                                         {"returned_at": returned.isoformat()})
     assert episode.process_id == "missing_episode"
