@@ -20,7 +20,7 @@ from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
 from processes.engine import bundle as bundles
-from processes.engine import scripting
+from processes.engine import forms, scripting
 from processes.engine.bundle import ParsedBundle, UnsafeXml
 from processes.engine.errors import Problem
 from processes.engine.hooks import HOOKS, Deployable
@@ -299,6 +299,12 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
+        return
+    for field_name, prop in schema.get("properties", {}).items():
+        spec = prop.get(forms.OPTIONS) if isinstance(prop, dict) else None
+        if spec is not None and forms.options_provider(spec) not in HOOKS.form_options:
+            yield Problem(name, None, f"The field '{field_name}' takes its choices from '{spec}', but no provider "
+                                      f"of that name is registered. Known: {', '.join(HOOKS.form_options) or 'none'}.")
 
 
 def _check_ui_schema(name: str, text: str, files: dict[str, str]) -> Iterator[Problem]:

@@ -22,6 +22,17 @@ class Area(db.Model):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class Team(db.Model):
+    """A team of an area, with the manager its workers' overdue steps are reported to."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    # use_alter: teams and users refer to each other, so this key is added after both tables exist.
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+
+
 class User(db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,9 +43,17 @@ class User(db.Model):
     # "<issuer> <subject>" of the single sign-on account matched to this user, stored once matched.
     sso_subject: Mapped[str | None] = mapped_column(String(600), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The team the user works in, and the agency they speak for (a code of the pathway's core agencies).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    agency: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     areas: Mapped[list[UserArea]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The groups the engine narrows steps to: the user's agency, when they have one."""
+        return frozenset({self.agency} if self.agency else ())
 
 
 class UserRole(db.Model):

@@ -27,6 +27,7 @@ SCREENING_STEP = "screen"  # the pathway's first user task, done by the referrer
 PLAN_STEP = "share_plan"  # the plan written up and shared with the manager, ahead of MACE 1
 OUTCOME_STEP = "mace1_outcome"  # completed once the meeting has discussed the case
 REFERRER = "referrer"  # the role whose lane holds the screening step
+WORKER_ROLE = "allocated_worker"  # the role whose lane's steps go straight to the case's allocated worker
 # A variable the diagrams set.
 BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
 # Form fields.
@@ -34,6 +35,7 @@ PLAN_FIELD = "actions"  # a form with this field records the child's plan and it
 PERSONS_FIELD = "persons_of_concern"
 LOCATIONS_FIELD = "locations_of_concern"
 CONCERN_FIELDS = (PERSONS_FIELD, LOCATIONS_FIELD)
+WORKER_FIELD = "allocated_worker"  # a step answering it names the case's allocated worker (the hub decision)
 # Kinds of case fact: the values of forms' "x-report" marks.
 EXPLOITATION_TYPE = "exploitation_type"
 RISK_LEVEL = "risk_level"
@@ -71,6 +73,8 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement(VARIABLE, BOOKING_VARIABLE, "MACE 1 agendas are built from the booking it holds, and moving a case "
                 "to another meeting changes it", "mace.bpmn"),
     Requirement(FORM_FIELD, PLAN_FIELD, "the case page shows the plan's actions from it", "ric_plan.schema.json"),
+    Requirement(FORM_FIELD, WORKER_FIELD, "the case's allocated worker, to whom that lane's steps go, is the "
+                "username answered in it", "hub_decision.schema.json"),
     Requirement(FORM_FIELD, PERSONS_FIELD, "the case page lists the persons of concern from it",
                 "screening.schema.json"),
     Requirement(FORM_FIELD, LOCATIONS_FIELD, "the case page lists the locations of concern from it",

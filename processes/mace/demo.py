@@ -19,7 +19,7 @@ from processes.identity import users as identity
 from processes.identity.models import User
 from processes.mace import cases, meetings, retention
 from processes.mace.contract import BOOKING_VARIABLE
-from processes.mace.models import RetentionReview
+from processes.mace.models import Case, RetentionReview
 from processes.mace.roles import ROLES
 from processes.mace.working_days import UK
 
@@ -31,6 +31,12 @@ CHILDREN = [("Alex Example", "north"), ("Sam Sample", "north"), ("Jo Placeholder
 # Closed years ago and due for review under the retention schedule, so two administrators can try erasure.
 CLOSED_LONG_AGO = ("Robin Retained", "north")
 SECOND_ADMIN = "demo-second-admin"  # erasure needs two administrators: one proposes, another approves
+# Fictional teams: (name, area, manager's username); the demo's team manager and allocated worker are north's.
+TEAMS = [("Northshire North Exploitation Team", "north", "demo-team-manager"),
+         ("Northshire South Exploitation Team", "south", "demo-team-manager-south")]
+# Each area's allocated worker, in its team: the hub allocates the demo's cases to them.
+WORKERS = {"north": "demo-allocated-worker", "south": "demo-allocated-worker-south"}
+CORE_AGENCY = "police"  # demo-core-member speaks for it; every other core agency has demo-core-member-<agency>
 # A valid, fictional answer for every user task of the pathway, by element id: the demo's cases are walked with
 # them, and the tests override what they route on.
 ANSWERS: dict[str, dict[str, Any]] = {
@@ -100,16 +106,19 @@ def seed(pathway_key: str) -> dict[str, str] | None:
         return None
     for code, name in AREAS.items():
         identity.create_area(code, name)
+    # Deployed first: a user's agency must be one of the pathway's core agencies.
+    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
     tokens = {}
     for role, label in ROLES.items():
         username = f"demo-{role.replace('_', '-')}"
-        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org")
+        identity.create_user(username, f"Demo {label.lower()}", [role], list(AREAS), f"{username}@example.org",
+                             agency=CORE_AGENCY if role == "core_member" else None)
         authentication.set_password(username, DEMO_PASSWORD)
         tokens[username] = identity.create_token(username, "demo")
     identity.create_user(SECOND_ADMIN, "Demo second administrator", ["admin"], list(AREAS), None)
     authentication.set_password(SECOND_ADMIN, DEMO_PASSWORD)
     tokens[SECOND_ADMIN] = identity.create_token(SECOND_ADMIN, "demo")
-    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
+    _teams_and_agencies()
     people = {role: Actor.of(identity.get_user(f"demo-{role.replace('_', '-')}")) for role in ROLES}
     for child, area in CHILDREN:
         _referral(people, area, child, pathway_key)
@@ -121,6 +130,29 @@ def seed(pathway_key: str) -> dict[str, str] | None:
     _closed_long_ago(people, pathway_key)
     meetings.generate_ahead()
     return tokens
+
+
+def _demo_user(username: str, name: str, role: str, areas: list[str], **extra: str) -> None:
+    identity.create_user(username, name, [role], areas, f"{username}@example.org", **extra)
+    authentication.set_password(username, DEMO_PASSWORD)
+
+
+def _teams_and_agencies() -> None:
+    """A team per area with its manager and allocated worker, and a core member for every other core agency."""
+    _demo_user("demo-team-manager-south", "Demo south team manager", "team_manager", ["south"])
+    _demo_user(WORKERS["south"], "Demo south allocated worker", "allocated_worker", ["south"])
+    for name, area, manager in TEAMS:
+        identity.create_team(name, area, manager)
+    for (name, _area, manager), worker in zip(TEAMS, (WORKERS["north"], WORKERS["south"]), strict=True):
+        identity.set_team_and_agency(manager, team=name)
+        identity.set_team_and_agency(worker, team=name)
+    for code, name in meetings.pathway_timescales().core_agencies.items():
+        if code != CORE_AGENCY:
+            _demo_user(_core_member(code), f"Demo core member ({name})", "core_member", list(AREAS), agency=code)
+
+
+def _core_member(agency: str) -> str:
+    return "demo-core-member" if agency == CORE_AGENCY else f"demo-core-member-{agency.replace('_', '-')}"
 
 
 def _referral(people: dict[str, Actor], area: str, child: str, pathway_key: str) -> int:
@@ -135,7 +167,12 @@ def _walk(people: dict[str, Actor], case_id: int, steps: list[str]) -> None:
         write_queue.send_now(db.session)  # the step just opened is still queued in this one transaction
         task = db.session.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open",
                                                          HumanTask.element_id == element_id))
-        runtime.complete_task(people[task.role], task.id, ANSWERS[element_id])
+        # A step kept to one agency is done by that agency's core member.
+        actor = Actor.of(identity.get_user(_core_member(task.group_code))) if task.group_code else people[task.role]
+        answers = ANSWERS[element_id]
+        if element_id == "hub_decision":
+            answers = {**answers, "allocated_worker": WORKERS[db.session.get(Case, case_id).area_code]}
+        runtime.complete_task(actor, task.id, answers)
 
 
 def _opened_days_ago(case_id: int, days: int) -> None:

@@ -29,6 +29,7 @@ ALERT_ESCALATION = "alert.escalation"  # told when an escalating step is still o
 RECORDS_ERASE = "records.erase"  # review closed cases due under the retention schedule; propose or approve erasure
 RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subject access request
 AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
+CASE_ALLOCATE = "case.allocate"  # change a case's allocated worker, moving their open steps to the new one
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -40,7 +41,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
     "allocated_worker": frozenset({MESSAGE_DELIVER}),
-    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE},
+    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASE_ALLOCATE},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
     "core_member": frozenset(),
@@ -80,6 +81,7 @@ class Decisions:
     review_records: bool = False  # the retention review list, and erasure
     export_records: bool = False  # a child's whole record, for a subject access request
     search_audit: bool = False
+    change_worker: bool = False  # change a case's allocated worker
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -95,4 +97,4 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      see_meetings=actor.may(MEETING_VIEW), run_meetings=actor.may(MEETING_MANAGE),
                      record_outcomes=actor.may(MEETING_RECORD_OUTCOME), reassign_tasks=actor.may(TASK_REASSIGN),
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
-                     search_audit=actor.may(AUDIT_VIEW))
+                     search_audit=actor.may(AUDIT_VIEW), change_worker=actor.may(CASE_ALLOCATE))
