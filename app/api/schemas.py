@@ -89,6 +89,12 @@ class CaseOut(Schema):
     child_name = fields.String()
     date_of_birth = fields.Date(allow_none=True)
     created_at = UtcDateTime()
+    allocated_worker_id = fields.Integer(allow_none=True)
+    team_id = fields.Integer(allow_none=True)
+
+
+class WorkerIn(Schema):
+    worker = fields.String(required=True, validate=validate.Length(min=1, max=80))
 
 
 class StartIn(Schema):
