@@ -94,7 +94,8 @@ class CaseOut(Schema):
 
 
 class WorkerIn(Schema):
-    worker = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    worker = text(validate.Length(min=1, max=80), required=True,
+                  metadata={"description": "The username of an allocated worker of the case's area"})
 
 
 class StartIn(Schema):

@@ -19,7 +19,7 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessInstance
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
-from processes.mace import diagrams
+from processes.mace import diagrams, timescales
 from processes.mace.cases import visible_case
 from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD
 from processes.mace.models import Case
@@ -113,12 +113,17 @@ def answers_of(case_id: int, steps: list[HumanTask]) -> list[Answer]:
     answers = []
     for instance in db.session.scalars(select(ProcessInstance).where(ProcessInstance.id.in_(by_instance))):
         parsed = bundles.for_definition(instance.definition)
+        config = timescales.for_definition(instance.definition)
+        agencies = config.core_agencies if config is not None else {}
         workflow = serialization.load(instance.state, parsed, instance.process_id)
         for step in by_instance[instance.id]:
             spiff_task = workflow.get_task_from_id(UUID(step.spiff_task_id))
             schema = forms.schema_for(instance.definition, step.form)
             data = _own_answers(spiff_task, schema) if spiff_task is not None else {}
-            answers.append(Answer(step, schema.get("title") or step.name, schema,
+            title = schema.get("title") or step.name
+            if step.group_code:  # one agency's answers among several: say whose
+                title = f"{title} — {agencies.get(step.group_code, step.group_code)}"
+            answers.append(Answer(step, title, schema,
                                   forms.ui_schema_for(instance.definition, step.form), data))
     return sorted(answers, key=lambda a: (a.step.completed_at or a.step.created_at, a.step.id))
 

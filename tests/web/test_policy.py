@@ -21,7 +21,8 @@ APP = Path(__file__).resolve().parents[2] / "app"
 PASSWORD = "policy-test-password"
 PATHWAY_PERMISSIONS = {policy.OVERSIGHT_VIEW, policy.MEETING_VIEW, policy.MEETING_MANAGE,
                        policy.MEETING_RECORD_OUTCOME, policy.REFERRAL_START, policy.ALERT_OVERDUE,
-                       policy.ALERT_ESCALATION, policy.RECORDS_ERASE, policy.RECORDS_EXPORT, policy.AUDIT_VIEW}
+                       policy.ALERT_ESCALATION, policy.RECORDS_ERASE, policy.RECORDS_EXPORT, policy.AUDIT_VIEW,
+                       policy.CASE_ALLOCATE}
 
 
 @pytest.fixture
