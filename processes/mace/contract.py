@@ -35,6 +35,8 @@ PLAN_FIELD = "actions"  # a form with this field records the child's plan and it
 PERSONS_FIELD = "persons_of_concern"
 LOCATIONS_FIELD = "locations_of_concern"
 CONCERN_FIELDS = (PERSONS_FIELD, LOCATIONS_FIELD)
+# An agency update's answers that prefill the meeting's attendance register.
+ATTENDANCE_FIELD, ATTENDEE_FIELD, BRIEFED_FIELD = "attendance", "attendee", "deputy_briefed"
 WORKER_FIELD = "allocated_worker"  # a step answering it names the case's allocated worker (the hub decision)
 # Kinds of case fact: the values of forms' "x-report" marks.
 EXPLOITATION_TYPE = "exploitation_type"
@@ -75,6 +77,8 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement(FORM_FIELD, PLAN_FIELD, "the case page shows the plan's actions from it", "ric_plan.schema.json"),
     Requirement(FORM_FIELD, WORKER_FIELD, "the case's allocated worker, to whom that lane's steps go, is the "
                 "username answered in it", "hub_decision.schema.json"),
+    Requirement(FORM_FIELD, ATTENDANCE_FIELD, "the MACE 1 attendance register is prefilled from each agency's "
+                "update with who will attend for it", "mace1_agency_update.schema.json"),
     Requirement(FORM_FIELD, PERSONS_FIELD, "the case page lists the persons of concern from it",
                 "screening.schema.json"),
     Requirement(FORM_FIELD, LOCATIONS_FIELD, "the case page lists the locations of concern from it",

@@ -59,7 +59,7 @@ ANSWERS: dict[str, dict[str, Any]] = {
                  "mace1_threshold_met": True},
     "share_plan": {"shared_with_manager_on": "2027-01-12", "plain_language": True, "manager_agrees": True},
     "circulate_plan": {"circulated_on": "2027-01-13", "circulated_to": ["police", "health"]},
-    "agency_update": {"attendance": "deputy", "deputy_briefed": True,
+    "agency_update": {"attendance": "deputy", "attendee": "Dee Deputy", "deputy_briefed": True,
                       "agency_risk_view": "agree", "agency_plan_delivery": "on_track"},
     "mace1_outcome": {"agencies_present": ["police", "health", "childrens_services"],
                       "deputies": [{"agency": "police", "briefed": True}], "risk_level_agreed": True,

@@ -14,6 +14,7 @@ from processes.mace import (
     facts,
     jobs,
     policy,
+    register,
     retention,
     roles,
     timescales,
@@ -47,7 +48,8 @@ def install(hooks: Hooks = HOOKS) -> None:
     hooks.alert_time = alerts.next_alert_at
     # A step completes, however it is completed: its reported answers kept as facts, its drafts dropped.
     # The hub decision names the case's allocated worker.
-    hooks.step_completed.extend([facts.record, drafts.drop, allocation.record])
+    # An agency's update prefills its line of the meeting's attendance register.
+    hooks.step_completed.extend([facts.record, drafts.drop, allocation.record, register.prefill])
     # The MACE 1 meeting a case waits for becomes a row of that meeting's agenda.
     hooks.watchers.append(bookings.BookingWatcher())
     # The sweep raises alerts, sends their email and keeps trends and meetings up to date.

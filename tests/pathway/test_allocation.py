@@ -8,15 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from processes.engine import access, scheduler, tasks
+from processes.engine import access, runtime, scheduler, tasks
 from processes.engine.actors import Actor
 from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.errors import Forbidden, InvalidInput, NotFound
 from processes.identity import users as identity
 from processes.identity.models import User
-from processes.mace import allocation
-from processes.mace.models import Case, Notification
+from processes.mace import allocation, meetings
+from processes.mace.demo import ANSWERS
+from processes.mace.models import Booking, Case, Meeting, Notification
 from tests.support.factories import BOTH_AREAS, person
 from tests.support.pathway import MONDAY, SHIPPED, TO_MACE1, child_on_pathway, walk
 
@@ -109,3 +110,30 @@ def test_an_agency_must_be_a_configured_core_agency(people):
     with pytest.raises(InvalidInput) as refused:
         identity.create_user("nobody", "Nobody", ["core_member"], ["north"], agency="not_an_agency")
     assert list(refused.value.errors) == ["agency"]
+
+
+def test_the_attendance_register_is_prefilled_from_the_agency_updates(people):
+    with child_on_pathway(people, MONDAY) as child:
+        walk(child, [*TO_MACE1, "share_plan", "circulate_plan"])
+        updates = {t.group_code: t for t in child.steps("agency_update")}
+        police, health = child.actor_for(updates["police"]), child.actor_for(updates["health"])
+        runtime.complete_task(police, updates["police"].id, {**ANSWERS["agency_update"], "attendance": "deputy",
+                                                             "attendee": "Dee Deputy", "deputy_briefed": True})
+        runtime.complete_task(health, updates["health"].id, {**ANSWERS["agency_update"], "attendance": "attending"})
+        [booking] = db.session.scalars(select(Booking).where(Booking.case_id == child.case.id))
+        meeting = db.session.scalar(select(Meeting).where(Meeting.starts_at == booking.meeting_at,
+                                                          Meeting.area_code == booking.area_code))
+        register = meetings.register(people["business_support"], meeting.id)
+        lines = {e.agency: (e.status, e.attendee, e.deputy_named_by, e.deputy_briefed) for e in register.entries}
+        assert lines == {"police": ("deputy", "Dee Deputy", identity.display_name(police.id), True),
+                         "health": ("present", identity.display_name(health.id), None, None)}
+
+
+def test_a_deputy_must_be_named(people):
+    with child_on_pathway(people, MONDAY) as child:
+        walk(child, [*TO_MACE1, "share_plan", "circulate_plan"])
+        update = child.steps("agency_update")[0]
+        answers = {k: v for k, v in ANSWERS["agency_update"].items() if k != "attendee"}
+        with pytest.raises(InvalidInput) as refused:
+            runtime.complete_task(child.actor_for(update), update.id, answers)
+        assert list(refused.value.errors) == ["attendee"]
