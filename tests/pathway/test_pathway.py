@@ -256,8 +256,8 @@ def test_after_the_meeting_core_members_disseminate_and_the_worker_updates_the_p
     to_first_meeting(child, first)
     assert child.open_steps() == ["disseminate", "update_parents"]
     disseminations = child.steps("disseminate")
-    assert len(disseminations) == len(ANSWERS["mace1_outcome"]["agencies_present"]), \
-        "each agency represented shares the discussion within its own organisation"
+    assert len(disseminations) == len(ANSWERS["circulate_plan"]["circulated_to"]), \
+        "each agency the plan went to shares the discussion within its own organisation"
     recorded = first.starts_at + timedelta(minutes=1)
     for task in disseminations:
         assert aware(task.due_at) == scales.after("dissemination", recorded), task.name
