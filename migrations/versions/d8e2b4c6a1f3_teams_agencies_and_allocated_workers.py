@@ -22,7 +22,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), primary_key=True),
         sa.Column('name', sa.String(length=200), nullable=False, unique=True),
         sa.Column('area_code', sa.String(length=40), sa.ForeignKey('areas.code'), nullable=False),
-        sa.Column('manager_id', sa.Integer(), sa.ForeignKey('users.id'), nullable=True),
+        sa.Column('manager_id', sa.Integer(), sa.ForeignKey('users.id', ondelete='SET NULL'), nullable=True),
     )
     op.create_index('ix_teams_area_code', 'teams', ['area_code'])
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -29,8 +29,9 @@ class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
-    # use_alter: teams and users refer to each other, so this key is added after both tables exist.
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True))
+    # Teams and users refer to each other: this key is added after both tables exist, and a manager's removal
+    # leaves the team without one rather than blocking it.
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True, ondelete="SET NULL"))
 
 
 class User(db.Model):

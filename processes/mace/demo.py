@@ -166,8 +166,13 @@ def _walk(people: dict[str, Actor], case_id: int, steps: list[str]) -> None:
         write_queue.send_now(db.session)  # the step just opened is still queued in this one transaction
         task = db.session.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open",
                                                          HumanTask.element_id == element_id))
-        # A step kept to one agency is done by that agency's core member.
-        actor = Actor.of(identity.get_user(_core_member(task.group_code))) if task.group_code else people[task.role]
+        # A step already handed to someone (the case's worker) is theirs; one kept to an agency, its core member's.
+        if task.assignee_id is not None:
+            actor = Actor.of(db.session.get(User, task.assignee_id))
+        elif task.group_code:
+            actor = Actor.of(identity.get_user(_core_member(task.group_code)))
+        else:
+            actor = people[task.role]
         answers = ANSWERS[element_id]
         if element_id == "hub_decision":
             answers = {**answers, "allocated_worker": WORKERS[db.session.get(Case, case_id).area_code]}

@@ -264,7 +264,8 @@ def test_after_the_meeting_core_members_disseminate_and_the_worker_updates_the_p
     assert aware(child.step("update_parents").due_at) == scales.after("parents_update", recorded)
     first = disseminations[0]
     runtime.complete_task(child.actor_for(first), first.id, ANSWERS["disseminate"])
-    assert len(child.steps("disseminate")) == 2, "one agency's confirmation leaves the others' open"
+    assert len(child.steps("disseminate")) == len(disseminations) - 1, \
+        "one agency's confirmation leaves the others' open"
     child.complete("disseminate")
     assert child.open_steps() == ["update_parents"], "the review waits until both are done"
     child.complete("update_parents")
