@@ -1,4 +1,4 @@
-"""`flask` commands for areas, users, tokens, deploying definitions, the sweep and demo data."""
+"""`flask` commands for areas, users, teams, tokens, deploying definitions, the sweep and demo data."""
 
 from __future__ import annotations
 
@@ -43,13 +43,43 @@ def register(app: Flask) -> None:
     @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for more.")
     @click.option("--area", "areas_", multiple=True, required=True, help="An area code; repeat for more.")
     @click.option("--email", default=None, help="Where reminders, overdue notices and escalations are sent.")
-    def add_user(username, display_name, roles, areas_, email):
-        """Add a user with roles and areas."""
+    @click.option("--agency", default=None, help="The core agency the user speaks for (a code the pathway lists).")
+    @click.option("--team", default=None, help="The name of the user's team (see `flask teams add`).")
+    def add_user(username, display_name, roles, areas_, email, agency, team):
+        """Add a user with roles and areas, and optionally their agency and team."""
         try:
-            identity.create_user(username, display_name, list(roles), list(areas_), email)
+            identity.create_user(username, display_name, list(roles), list(areas_), email, agency, team)
         except ServiceError as error:
             _fail(error)
         click.echo(f"User {username} added.")
+
+    @users.command("set")
+    @click.argument("username")
+    @click.option("--agency", default=None, help="The core agency the user speaks for.")
+    @click.option("--team", default=None, help="The name of the user's team.")
+    def set_user(username, agency, team):
+        """Change a user's agency or team."""
+        try:
+            identity.set_team_and_agency(username, team=team, agency=agency)
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"User {username} changed.")
+
+    @app.cli.group()
+    def teams():
+        """Teams and their managers."""
+
+    @teams.command("add")
+    @click.argument("name")
+    @click.option("--area", required=True, help="The team's area code.")
+    @click.option("--manager", default=None, help="The username of the team's manager.")
+    def add_team(name, area, manager):
+        """Add a team (or change an existing team's area and manager)."""
+        try:
+            identity.create_team(name, area, manager)
+        except ServiceError as error:
+            _fail(error)
+        click.echo(f"Team {name} saved.")
 
     @users.command("password")
     @click.argument("username")

@@ -5,9 +5,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from processes.engine import history, runtime
-from processes.mace import cases, referrals
+from processes.mace import allocation, cases, referrals
 
-from .schemas import CaseHistoryOut, CaseIn, CaseOut, InstanceOut, MessageIn, ReferralIn, ReferralOut, StartIn
+from .schemas import CaseHistoryOut, CaseIn, CaseOut, InstanceOut, MessageIn, ReferralIn, ReferralOut, StartIn, WorkerIn
 
 blp = Blueprint("cases", __name__, description="Children's cases and their pathways")
 
@@ -72,3 +72,12 @@ class CaseHistory(MethodView):
     def get(self, case_id):
         """Every step of every cycle of the case, and its audit trail."""
         return history.case_history(g.actor, case_id)
+
+
+@blp.route("/cases/<int(max=2147483647):case_id>/worker")
+class CaseWorker(MethodView):
+    @blp.arguments(WorkerIn)
+    @blp.response(200, CaseOut)
+    def put(self, body, case_id):
+        """Give the case to another allocated worker of its area (team managers); its open steps move too."""
+        return allocation.change_worker(g.actor, case_id, body["worker"])

@@ -91,6 +91,13 @@ class CaseOut(Schema):
     child_name = fields.String()
     date_of_birth = fields.Date(allow_none=True)
     created_at = UtcDateTime()
+    allocated_worker_id = fields.Integer(allow_none=True)
+    team_id = fields.Integer(allow_none=True)
+
+
+class WorkerIn(Schema):
+    worker = text(validate.Length(min=1, max=80), required=True,
+                  metadata={"description": "The username of an allocated worker of the case's area"})
 
 
 class StartIn(Schema):

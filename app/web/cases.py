@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from processes.engine import forms, repository, runtime
 from processes.engine.errors import InvalidInput
 from processes.engine.permissions import MESSAGE_DELIVER
-from processes.mace import casefile, plan_actions
-from processes.mace.contract import MISSING_EPISODE
+from processes.mace import allocation, casefile, plan_actions, policy
+from processes.mace.contract import MISSING_EPISODE, WORKER_ROLE
 
 from . import formkit, submission
 from .auth import actor
@@ -24,8 +24,24 @@ PAYLOAD = "payload."  # the service names a wrong field of a message `payload.<f
 def case(case_id: int) -> ResponseReturnValue:
     me = actor()
     found = casefile.case_file(me, case_id, request.args.get("process") or None)
-    return render_template("case.html", file=found, me=me, markable=plan_actions.markable(me, found.plan_actions),
+    worker, team = allocation.allocated(found.case)
+    workers = allocation.users_with_role(WORKER_ROLE, found.case.area_code) \
+        if policy.decisions_for(me).change_worker else []
+    return render_template("case.html", file=found, me=me, worker=worker, team=team, workers=workers,
+                           markable=plan_actions.markable(me, found.plan_actions),
                            agencies=plan_actions.agency_names() if found.plan_actions else {})
+
+
+@bp.post(f"/cases/<{ID}:case_id>/worker")
+def change_worker(case_id: int) -> ResponseReturnValue:
+    """A manager gives the case to another allocated worker; a name not on the list is refused, naming it."""
+    try:
+        allocation.change_worker(actor(), case_id, request.form.get("worker", ""))
+    except InvalidInput as invalid:
+        flash(next(iter(invalid.errors.values()))[0], "error")
+    else:
+        flash("The case and its open steps are with the new allocated worker.", "success")
+    return redirect(url_for("web.cases.case", case_id=case_id))
 
 
 @bp.route(f"/cases/<{ID}:case_id>/missing-episode", methods=["GET", "POST"])

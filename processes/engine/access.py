@@ -34,7 +34,13 @@ def task_visibility(actor: Actor) -> ColumnElement[bool]:
     in_area = HumanTask.area_code.in_(actor.areas)
     if actor.may(TASK_SEE_AREA):
         return or_(HumanTask.assignee_id == actor.id, in_area)
-    return or_(HumanTask.assignee_id == actor.id, and_(in_area, HumanTask.role.in_(actor.roles)))
+    in_group = or_(HumanTask.group_code.is_(None), HumanTask.group_code.in_(actor.groups))
+    return or_(HumanTask.assignee_id == actor.id, and_(in_area, HumanTask.role.in_(actor.roles), in_group))
+
+
+def is_for(actor: Actor, task: HumanTask) -> bool:
+    """Of one of my roles and, when the step is narrowed to a group (an agency), of my group."""
+    return task.role in actor.roles and (task.group_code is None or task.group_code in actor.groups)
 
 
 def can_see_task(actor: Actor, task: HumanTask) -> bool:
@@ -42,12 +48,12 @@ def can_see_task(actor: Actor, task: HumanTask) -> bool:
         return True
     if task.area_code not in actor.areas:
         return False
-    return actor.may(TASK_SEE_AREA) or task.role in actor.roles
+    return actor.may(TASK_SEE_AREA) or is_for(actor, task)
 
 
 def can_claim(actor: Actor, task: HumanTask) -> bool:
-    """An open task nobody has taken yet, waiting for one of my roles."""
-    return task.status == "open" and task.assignee_id is None and task.role in actor.roles
+    """An open task nobody has taken yet, waiting for one of my roles (and my group, if it names one)."""
+    return task.status == "open" and task.assignee_id is None and is_for(actor, task)
 
 
 def can_act(actor: Actor, task: HumanTask, also_by: str | None = None) -> bool:
@@ -56,4 +62,4 @@ def can_act(actor: Actor, task: HumanTask, also_by: str | None = None) -> bool:
     `also_by` names a permission that stands in for the task's role (a chair recording a meeting's outcome).
     """
     return task.status == "open" and (task.assignee_id == actor.id or (
-        task.assignee_id is None and (task.role in actor.roles or actor.may(also_by))))
+        task.assignee_id is None and (is_for(actor, task) or actor.may(also_by))))

@@ -47,6 +47,8 @@ class Actor:
     username: str
     roles: frozenset[str]
     areas: frozenset[str]
+    # Groups within their roles (an agency, say) that steps narrowed to a group are for.
+    groups: frozenset[str] = frozenset()
     # Worked out from the roles as the Actor is built, so it can never disagree with them.
     permissions: frozenset[str] = field(init=False, default=frozenset())
 
@@ -63,6 +65,6 @@ class Actor:
 
     @classmethod
     def of(cls, user: Any) -> Actor:
-        """From a user record with its roles (`.role`) and areas (`.area_code`), as identity keeps them."""
+        """From a user record with its roles (`.role`), areas (`.area_code`) and groups, as identity keeps them."""
         return cls(user.id, user.username, frozenset(r.role for r in user.roles),
-                   frozenset(a.area_code for a in user.areas))
+                   frozenset(a.area_code for a in user.areas), frozenset(getattr(user, "groups", ())))

@@ -13,7 +13,11 @@ from jsonschema.validators import validator_for
 from processes.engine import bundle as bundles
 from processes.engine.clock import LOCAL, now
 from processes.engine.errors import InvalidInput
+from processes.engine.hooks import HOOKS
 from processes.engine.models import ProcessDefinition
+
+# A field whose choices are known only when the step runs (the users of its area, say) names their provider.
+OPTIONS = "x-options"
 
 
 def schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, Any]:
@@ -25,6 +29,46 @@ def ui_schema_for(definition: ProcessDefinition, form: str | None) -> dict[str, 
     if not form:
         return {}
     return bundles.for_definition(definition).ui_schemas.get(bundles.ui_schema_name(form), {})
+
+
+def options_provider(spec: Any) -> str | None:
+    """The provider an `x-options` value names (`users_with_role:allocated_worker` -> `users_with_role`)."""
+    return spec.partition(":")[0] if isinstance(spec, str) else None
+
+
+def _options(spec: str, area: str) -> list[tuple[str, str]]:
+    provider, _, argument = spec.partition(":")
+    source = HOOKS.form_options.get(provider)
+    if source is None:  # refused at deploy, so only a provider unregistered since could get here
+        raise RuntimeError(f"No form options provider '{provider}' is registered.")
+    return source(argument, area)
+
+
+def _dynamic(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: prop for name, prop in schema.get("properties", {}).items()
+            if isinstance(prop, dict) and OPTIONS in prop}
+
+
+def with_options(schema: dict[str, Any], area: str) -> dict[str, Any]:
+    """The schema with each `x-options` field's choices, for a step of this area, listed as `oneOf` (for forms
+    to offer); the stored schema is left as it is."""
+    dynamic = _dynamic(schema)
+    if not dynamic:
+        return schema
+    listed = {name: {**prop, "oneOf": [{"const": value, "title": label}
+                                       for value, label in _options(prop[OPTIONS], area)]}
+              for name, prop in dynamic.items()}
+    return {**schema, "properties": {**schema["properties"], **listed}}
+
+
+def _option_errors(schema: dict[str, Any], data: dict[str, Any], area: str | None) -> dict[str, list[str]]:
+    """An `x-options` answer must be one of the choices the step offers now."""
+    errors = {}
+    for name, prop in _dynamic(schema).items():
+        if name in data and area is not None and data[name] not in dict(_options(prop[OPTIONS], area)):
+            title = prop.get("title") or name
+            errors[name] = [f"'{data[name]}' is not one of the choices for {title.lower()}: choose one from the list."]
+    return errors
 
 
 def all_schemas(definition: ProcessDefinition) -> dict[str, dict[str, Any]]:
@@ -150,8 +194,9 @@ def fields(definition: ProcessDefinition, form: str | None) -> list[str]:
     return list(schema_for(definition, form).get("properties", {}))
 
 
-def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None:
-    """Raise InvalidInput naming every field that is wrong; return quietly when the data is good."""
+def validate(definition: ProcessDefinition, form: str | None, data: Any, area: str | None = None) -> None:
+    """Raise InvalidInput naming every field that is wrong; return quietly when the data is good. `area` is the
+    step's, against which `x-options` answers are checked."""
     if not isinstance(data, dict):
         raise InvalidInput("The form data must be an object of field values.", {"data": ["Must be an object."]})
     if form is None:
@@ -168,5 +213,7 @@ def validate(definition: ProcessDefinition, form: str | None, data: Any) -> None
         errors.setdefault(path or "data", []).append(message)
     for path, message in _date_rule_errors(schema_for(definition, form), data):
         errors.setdefault(path, [message])  # a date the schema already refused keeps that one message
+    for name, messages in _option_errors(schema_for(definition, form), data, area).items():
+        errors.setdefault(name, []).extend(messages)
     if errors:
         raise InvalidInput(f"The form has {len(errors)} field(s) to correct.", errors)

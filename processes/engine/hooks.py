@@ -6,7 +6,8 @@ Modelled on Camunda's execution and task listeners and SpiffArena's script regis
 - watchers of a value the open steps carry (a booking, say), told when it changes;
 - bundle extensions: a configuration file a bundle may hold, parsed once per version, and the
   functions it offers diagrams' scripts and expressions;
-- deploy checks, the lane → role resolver, the case directory and the sweep's jobs.
+- deploy checks, the lane → role resolver, the case directory, the sweep's jobs and the providers of
+  forms' choices known only at run time (`x-options`).
 
 The engine calls only what is registered here; it never imports the pathway.
 """
@@ -138,6 +139,11 @@ def _no_alerts(_due_at: datetime | None, _opened_at: datetime, _at: datetime, _e
 AlertTime = Callable[[datetime | None, datetime, datetime, bool, str | None], datetime | None]
 
 
+# Where a form field's choices come from when its schema says `"x-options": "<provider>:<argument>"`: the
+# provider, given the argument and the step's area, lists (value, label) pairs (the users holding a role there).
+OptionsProvider = Callable[[str, str], list[tuple[str, str]]]
+
+
 @dataclass
 class Hooks:
     """Everything registered; `processes.engine.hooks.HOOKS` is the one the engine reads."""
@@ -151,6 +157,7 @@ class Hooks:
     lane_role: Callable[[str | None], str | None] = _no_role
     alert_time: AlertTime = _no_alerts
     jobs: dict[str, Job] = field(default_factory=dict)
+    form_options: dict[str, OptionsProvider] = field(default_factory=dict)
     cases: CaseDirectory | None = None
     actors: ActorDirectory | None = None
     installed: set[str] = field(default_factory=set)

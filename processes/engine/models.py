@@ -85,6 +85,9 @@ class HumanTask(db.Model):
     role: Mapped[str] = mapped_column(String(40))
     form: Mapped[str | None] = mapped_column(String(255))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Narrows the role to one group of its holders (an agency, say), as a step-opened listener sets it:
+    # only actors in that group see or claim it. None: anyone of the role.
+    group_code: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     due_at: Mapped[datetime | None] = mapped_column(Timestamp)

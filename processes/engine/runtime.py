@@ -249,7 +249,7 @@ def complete_task(actor: Actor, task_id: int, data: dict[str, Any], also_by: str
     """
     task, instance = _task_for_change(actor, task_id, also_by)
     _check_data_keys(data, "data")
-    forms.validate(instance.definition, task.form, data)
+    forms.validate(instance.definition, task.form, data, task.area_code)
     workflow = _load(instance)
     before = Before.of(workflow)
     spiff_task = workflow_sync.ready_user_tasks(workflow).get(task.spiff_task_id)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from processes.engine import audit, forms
-from processes.engine.access import can_see_task, task_visibility
+from processes.engine.access import can_see_task, is_for, task_visibility
 from processes.engine.actors import Actor
 from processes.engine.clock import now
 from processes.engine.db import db
@@ -73,13 +73,14 @@ def get_task(actor: Actor, task_id: int) -> TaskView:
     task = _visible_task(actor, task_id)
     definition = db.session.get(ProcessInstance, task.instance_id).definition
     audit.record(actor, "task.view", case_id=task.case_id, instance_id=task.instance_id, human_task_id=task.id)
-    return TaskView(task, forms.schema_for(definition, task.form), forms.ui_schema_for(definition, task.form))
+    return TaskView(task, forms.with_options(forms.schema_for(definition, task.form), task.area_code),
+                    forms.ui_schema_for(definition, task.form))
 
 
 def check_answers(actor: Actor, task_id: int, data: dict[str, Any]) -> None:
     """Validate answers against the task's form without saving anything: InvalidInput as completing would."""
     task = _visible_task(actor, task_id)
-    forms.validate(db.session.get(ProcessInstance, task.instance_id).definition, task.form, data)
+    forms.validate(db.session.get(ProcessInstance, task.instance_id).definition, task.form, data, task.area_code)
 
 
 def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: int | None, action: str) -> None:
@@ -100,8 +101,10 @@ def _assign(actor: Actor, task: HumanTask, new_assignee: int | None, expected: i
 @atomic
 def claim(actor: Actor, task_id: int) -> HumanTask:
     task = open_task(actor, task_id)
-    if task.role not in actor.roles:
-        raise Forbidden(f"Task {task_id} is for the role {task.role}.", (task.role,), f"act on task {task_id}")
+    if not is_for(actor, task):
+        raise Forbidden(f"Task {task_id} is for the role {task.role}" +
+                        (f" in the group {task.group_code}." if task.group_code else "."),
+                        (task.role,), f"act on task {task_id}")
     if task.assignee_id == actor.id:
         return task
     _assign(actor, task, actor.id, None, "task.claim")
@@ -127,7 +130,7 @@ def reassign(actor: Actor, task_id: int, username: str) -> HumanTask:
     assignee = HOOKS.actors.by_username(username)
     # One answer whether the user is unknown, inactive, in another area or of another role: a manager learns
     # nothing of who exists beyond their own areas.
-    if assignee is None or task.role not in assignee.roles or task.area_code not in assignee.areas:
+    if assignee is None or task.area_code not in assignee.areas or not is_for(assignee, task):
         raise InvalidInput("The task was not reassigned.",
                            {"username": [f"No active user '{username}' holds the role {task.role} in this area."]})
     _assign(actor, task, assignee.id, task.assignee_id, "task.reassign")

@@ -300,6 +300,11 @@ def _check_form(name: str, text: str) -> Iterator[Problem]:
         where = "/".join(str(p) for p in exc.path) or "(top level)"
         yield Problem(name, None, f"The form is not a valid JSON Schema at {where}: {exc.message}")
         return
+    for field_name, prop in schema.get("properties", {}).items():
+        spec = prop.get(forms.OPTIONS) if isinstance(prop, dict) else None
+        if spec is not None and forms.options_provider(spec) not in HOOKS.form_options:
+            yield Problem(name, None, f"The field '{field_name}' takes its choices from '{spec}', but no provider "
+                                      f"of that name is registered. Known: {', '.join(HOOKS.form_options) or 'none'}.")
     yield from _check_date_rules(name, schema)
 
 

@@ -189,8 +189,8 @@ def _opened(instance: ProcessInstance, case: CaseRef, spiff_id: str, task: Task,
         "instance_id": instance.id, "case_id": case.id, "area_code": case.area_code, "spiff_task_id": spiff_id,
         "element_id": task.task_spec.bpmn_id, "process_id": task.workflow.spec.name, "name": step_name(task),
         "role": HOOKS.lane_role(task.task_spec.lane) or "", "form": properties(task).get(bundles.FORM_PROPERTY),
-        "status": "open", "created_at": at, "due_at": due, "escalates": escalates,
-        "next_alert_at": HOOKS.alert_time(due, at, at, escalates, None),
+        "assignee_id": None, "group_code": None, "status": "open", "created_at": at, "due_at": due,
+        "escalates": escalates, "next_alert_at": HOOKS.alert_time(due, at, at, escalates, None),
     }
     for listener in HOOKS.step_opened:
         listener(StepOpened(instance, task, row, at))

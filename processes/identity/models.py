@@ -23,6 +23,18 @@ class Area(db.Model):
     name: Mapped[str] = mapped_column(String(200))
 
 
+class Team(db.Model):
+    """A team of an area, with the manager its workers' overdue steps are reported to."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    # Teams and users refer to each other: this key is added after both tables exist, and a manager's removal
+    # leaves the team without one rather than blocking it.
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True, ondelete="SET NULL"))
+
+
 class User(db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,9 +47,17 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Set by an administrator's reset to a one-time password: the next sign-in asks for one of their own.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The team the user works in, and the agency they speak for (a code of the pathway's core agencies).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    agency: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     roles: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     areas: Mapped[list[UserArea]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The groups the engine narrows steps to: the user's agency, when they have one."""
+        return frozenset({self.agency} if self.agency else ())
 
 
 class UserRole(db.Model):

@@ -1,10 +1,11 @@
-"""Users, their roles and areas, and hashed API tokens."""
+"""Users, their roles, areas, team and agency; teams with their managers; and hashed API tokens."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import Select, bindparam, select
 
@@ -16,13 +17,25 @@ from processes.engine.errors import InvalidInput, NotFound
 from processes.engine.permissions import USERS_MANAGE
 from processes.engine.transaction import atomic
 from processes.identity import token_cache
-from processes.identity.models import ApiToken, Area, User, UserArea, UserRole
+from processes.identity.models import ApiToken, Area, Team, User, UserArea, UserRole
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # No spaces: a code goes into URLs and filters, a username is typed at sign-in.
 AREA_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 USERNAME = re.compile(r"[^\s]{1,80}")
 NAME_LIMIT = 200
+# The agencies a user may speak for (code -> name), as the pathway configures them; registered at start-up.
+_agencies: Callable[[], dict[str, str]] = dict
+
+
+def use_agencies(source: Callable[[], dict[str, str]]) -> None:
+    """Where the agencies a user may belong to come from: the pathway's configuration, never a list here."""
+    global _agencies
+    _agencies = source
+
+
+def agencies() -> dict[str, str]:
+    return _agencies()
 
 
 def _digest(token: str) -> str:
@@ -94,6 +107,47 @@ def create_area(code: str, name: str, by: Actor | None = None) -> Area:
     return rename_area(by, code, name)
 
 
+@atomic
+def create_team(name: str, area: str, manager: str | None = None) -> Team:
+    """Add a team of an area, or change an existing team's area and manager (who must work in that area)."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["Enter the team's name."]
+    if db.session.get(Area, area) is None:
+        errors["area"] = [f"Unknown area '{area}'."]
+    manager_id = None
+    if manager is not None:
+        found = db.session.scalar(select(User).where(User.username == manager, User.is_active.is_(True)))
+        if found is None or area not in {a.area_code for a in found.areas}:
+            errors["manager"] = [f"No active user '{manager}' works in the area '{area}'."]
+        else:
+            manager_id = found.id
+    if errors:
+        raise InvalidInput("The team was not saved.", errors)
+    team = db.session.scalar(select(Team).where(Team.name == name.strip()))
+    if team is None:
+        team = Team(name=name.strip())
+        db.session.add(team)
+    team.area_code, team.manager_id = area, manager_id
+    db.session.flush()
+    return team
+
+
+def _team_and_agency_errors(team: str | None, agency: str | None, areas: list[str],
+                            errors: dict[str, list[str]]) -> int | None:
+    """The team's id, checking it exists in one of the user's areas and that the agency is a configured one."""
+    known = agencies()
+    if agency is not None and agency not in known:
+        errors["agency"] = [f"Unknown agency '{agency}'. Known: {', '.join(known) or 'none configured'}."]
+    if team is None:
+        return None
+    found = db.session.scalar(select(Team).where(Team.name == team))
+    if found is None or found.area_code not in areas:
+        errors["team"] = [f"No team '{team}' in the user's areas."]
+        return None
+    return found.id
+
+
 def _role_errors(roles: list[str]) -> dict[str, list[str]]:
     if not roles:
         return {"roles": ["Choose at least one role."]}
@@ -114,7 +168,8 @@ def _area_errors(areas: list[str]) -> dict[str, list[str]]:
 
 @atomic
 def create_user(username: str, display_name: str, roles: list[str], areas: list[str],
-                email: str | None = None, *, by: Actor | None = None) -> User:
+                email: str | None = None, agency: str | None = None, team: str | None = None, *,
+                by: Actor | None = None) -> User:
     """A new active user with roles and areas, and no password yet. Audited."""
     require_manager(by)
     username, display_name = username.strip(), display_name.strip()
@@ -125,9 +180,11 @@ def create_user(username: str, display_name: str, roles: list[str], areas: list[
         errors["username"] = [f"The username '{username}' is taken."]
     if email is not None and not EMAIL.fullmatch(email):
         errors["email"] = [f"'{email}' is not an email address (name@example.org)."]
+    team_id = _team_and_agency_errors(team, agency, areas, errors)
     if errors:
         raise InvalidInput("The user was not created.", errors)
     user = User(username=username, display_name=display_name, email=email, created_at=now(),
+                agency=agency, team_id=team_id,
                 roles=[UserRole(role=r) for r in sorted(set(roles))],
                 areas=[UserArea(area_code=a) for a in sorted(set(areas))])
     db.session.add(user)
@@ -177,6 +234,25 @@ def set_areas(by: Actor | None, username: str, areas: list[str]) -> User:
     return user
 
 
+@atomic
+def set_team_and_agency(username: str, *, team: str | None = None, agency: str | None = None) -> User:
+    """Move a user to a team and set the agency they speak for (either left as it is when not given)."""
+    user = get_user(username)
+    errors: dict[str, list[str]] = {}
+    team_id = _team_and_agency_errors(team, agency, [a.area_code for a in user.areas], errors)
+    if errors:
+        raise InvalidInput("The user was not changed.", errors)
+    if team is not None:
+        user.team_id = team_id
+    if agency is not None:
+        user.agency = agency
+    return user
+
+
+def team_of(user_id: int) -> Team | None:
+    return db.session.scalar(select(Team).join(User, User.team_id == Team.id).where(User.id == user_id))
+
+
 def area_names(codes: frozenset[str] | set[str]) -> dict[str, str]:
     """Area code -> name, for the areas given, in name order."""
     return {code: name for code, name in
@@ -209,7 +285,7 @@ def create_token(username: str, name: str = "api") -> str:
 
 
 def _roles_and_areas_where(where) -> Select:
-    return (select(User.id, User.username, UserRole.role, UserArea.area_code)
+    return (select(User.id, User.username, User.agency, UserRole.role, UserArea.area_code)
             .outerjoin(UserRole, UserRole.user_id == User.id)
             .outerjoin(UserArea, UserArea.user_id == User.id)
             .where(where, User.is_active.is_(True)))
@@ -239,7 +315,7 @@ def _roles_and_areas(statement: Select, params: dict[str, object]) -> Actor | No
     if not rows:
         return None
     return Actor(rows[0].id, rows[0].username, frozenset(r.role for r in rows if r.role),
-                 frozenset(r.area_code for r in rows if r.area_code))
+                 frozenset(r.area_code for r in rows if r.area_code), frozenset({rows[0].agency} - {None}))
 
 
 def actor_for_user(user_id: int) -> Actor | None:

@@ -16,7 +16,7 @@ from processes.engine.clock import aware, now
 from processes.engine.db import db
 from processes.engine.models import HumanTask
 from processes.engine.transaction import atomic
-from processes.identity.models import User, UserArea, UserRole
+from processes.identity.models import Team, User, UserArea, UserRole
 from processes.mace import settings
 from processes.mace.models import Notification
 from processes.mace.policy import ALERT_ESCALATION, ALERT_OVERDUE, roles_with
@@ -88,8 +88,18 @@ def _recipients(task: HumanTask, kind: str) -> list[int]:
     # A step left with someone who has gone is everyone's in the role again, as far as alerts go.
     people = [task.assignee_id] if assignee_active else _holders([task.role], task.area_code)
     if kind == "overdue":
-        people += _holders(roles_with(ALERT_OVERDUE), task.area_code)
+        people += _managers(task.assignee_id if assignee_active else None, task.area_code)
     return list(dict.fromkeys(people))
+
+
+def _managers(worker_id: int | None, area: str) -> list[int]:
+    """Who hears of a step overdue: its worker's own team manager, or, when the worker has no team with an active
+    manager, everyone of the area told of overdue steps."""
+    manager = db.session.scalar(
+        select(Team.manager_id).join(User, User.team_id == Team.id)
+        .where(User.id == worker_id, Team.manager_id.in_(select(User.id).where(User.is_active.is_(True))))
+    ) if worker_id is not None else None
+    return [manager] if manager is not None else _holders(roles_with(ALERT_OVERDUE), area)
 
 
 @atomic

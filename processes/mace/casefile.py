@@ -18,7 +18,7 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, ProcessDefinition, ProcessInstance, Timer
 from processes.engine.transaction import atomic
 from processes.identity.models import Area, User
-from processes.mace import diagrams, plan_actions
+from processes.mace import diagrams, plan_actions, timescales
 from processes.mace.cases import visible_case
 from processes.mace.contract import CONCERN_FIELDS, PLAN_FIELD, REVIEW_STEP
 from processes.mace.models import Booking, Case, Meeting, PlanAction
@@ -118,8 +118,12 @@ def answers_of(case_id: int, steps: list[HumanTask]) -> list[Answer]:
     for step_id, data, definition in recorded:
         step = done[step_id]
         schema = forms.schema_for(definition, step.form)
-        answers.append(Answer(step, schema.get("title") or step.name, schema,
-                              forms.ui_schema_for(definition, step.form), data or {}))
+        title = schema.get("title") or step.name
+        if step.group_code:  # one agency's answers among several: say whose
+            config = timescales.for_definition(definition)
+            agencies = config.core_agencies if config is not None else {}
+            title = f"{title} — {agencies.get(step.group_code, step.group_code)}"
+        answers.append(Answer(step, title, schema, forms.ui_schema_for(definition, step.form), data or {}))
     return sorted(answers, key=lambda a: (a.step.completed_at or a.step.created_at, a.step.id))
 
 

@@ -29,6 +29,7 @@ OUTCOME_STEP = "mace1_outcome"  # completed once the meeting has discussed the c
 REFERRER = "referrer"  # the role whose lane holds the screening step
 # A message the case page records (its payload's fields are its `<name>.message.schema.json`).
 MISSING_EPISODE = "missing_episode"
+WORKER_ROLE = "allocated_worker"  # the role whose lane's steps go straight to the case's allocated worker
 # A variable the diagrams set.
 BOOKING_VARIABLE = "mace1"  # the MACE 1 meeting a case is booked into, as the diagrams' book_mace1() gives it
 # Form fields.
@@ -44,6 +45,9 @@ REVIEW_STEP = "review_plan"  # its page shows each plan action's status
 PERSONS_FIELD = "persons_of_concern"
 LOCATIONS_FIELD = "locations_of_concern"
 CONCERN_FIELDS = (PERSONS_FIELD, LOCATIONS_FIELD)
+# An agency update's answers that prefill the meeting's attendance register.
+ATTENDANCE_FIELD, ATTENDEE_FIELD, BRIEFED_FIELD = "attendance", "attendee", "deputy_briefed"
+WORKER_FIELD = "allocated_worker"  # a step answering it names the case's allocated worker (the hub decision)
 # Kinds of case fact: the values of forms' "x-report" marks.
 EXPLOITATION_TYPE = "exploitation_type"
 RISK_LEVEL = "risk_level"
@@ -94,6 +98,10 @@ REQUIRED: tuple[Requirement, ...] = (
     Requirement(TIMESCALE, ACTION_ESCALATION, "overdue plan actions go to the MACE chairs after it",
                 "timescales.json"),
     Requirement(USER_TASK, REVIEW_STEP, "its page shows the status of each plan action", "review.bpmn"),
+    Requirement(FORM_FIELD, WORKER_FIELD, "the case's allocated worker, to whom that lane's steps go, is the "
+                "username answered in it", "hub_decision.schema.json"),
+    Requirement(FORM_FIELD, ATTENDANCE_FIELD, "the MACE 1 attendance register is prefilled from each agency's "
+                "update with who will attend for it", "mace1_agency_update.schema.json"),
     Requirement(FORM_FIELD, PERSONS_FIELD, "the case page lists the persons of concern from it",
                 "screening.schema.json"),
     Requirement(FORM_FIELD, LOCATIONS_FIELD, "the case page lists the locations of concern from it",

@@ -21,7 +21,7 @@ from processes.identity import users as identity
 from processes.identity.models import User
 from processes.mace import cases, meetings, retention
 from processes.mace.contract import BOOKING_VARIABLE
-from processes.mace.models import RetentionReview
+from processes.mace.models import Case, RetentionReview
 from processes.mace.roles import ROLES, in_sentence
 from processes.mace.working_days import UK
 
@@ -72,6 +72,12 @@ def _dated(value: Any, today: date) -> Any:
     return value
 
 
+# Fictional teams: (name, area, manager's username); the demo's team manager and allocated worker are north's.
+TEAMS = [("Northshire North Exploitation Team", "north", "demo-team-manager"),
+         ("Northshire South Exploitation Team", "south", "demo-team-manager-south")]
+# Each area's allocated worker, in its team: the hub allocates the demo's cases to them.
+WORKERS = {"north": "demo-allocated-worker", "south": "demo-allocated-worker-south"}
+CORE_AGENCY = "police"  # demo-core-member speaks for it; every other core agency has demo-core-member-<agency>
 # A valid, fictional answer for every user task of the pathway, by element id: the demo's cases are walked with
 # them, and the tests override what they route on.
 ANSWERS: Mapping[str, dict[str, Any]] = _Answers({
@@ -94,10 +100,9 @@ ANSWERS: Mapping[str, dict[str, Any]] = _Answers({
                  "mace1_threshold_met": True},
     "share_plan": {"shared_with_manager_on": TODAY, "plain_language": True, "manager_agrees": True},
     "circulate_plan": {"circulated_on": TODAY, "circulated_to": ["police", "health"]},
-    "agency_update": {"attendance": "deputy", "deputy_briefed": True,
+    "agency_update": {"attendance": "deputy", "attendee": "Dee Deputy", "deputy_briefed": True,
                       "agency_risk_view": "agree", "agency_plan_delivery": "on_track"},
-    "mace1_outcome": {"agencies_present": ["police", "health", "childrens_services"],
-                      "deputies": [{"agency": "police", "briefed": True}], "risk_level_agreed": True,
+    "mace1_outcome": {"risk_level_agreed": True,
                       "agreed_risk_level": "High", "plan_delivery": "on_track",
                       "measures_of_success_agreed": "School attendance", "escalation_agreed": False,
                       "mace1_outcome": "continue_review"},
@@ -141,16 +146,19 @@ def seed(pathway_key: str) -> dict[str, str] | None:
         return None
     for code, name in AREAS.items():
         identity.create_area(code, name)
+    # Deployed first: a user's agency must be one of the pathway's core agencies.
+    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
     tokens = {}
     for role in ROLES:
         username = f"demo-{role.replace('_', '-')}"
-        identity.create_user(username, f"Demo {in_sentence(role)}", [role], list(AREAS), f"{username}@example.org")
+        identity.create_user(username, f"Demo {in_sentence(role)}", [role], list(AREAS), f"{username}@example.org",
+                             agency=CORE_AGENCY if role == "core_member" else None)
         authentication.set_password(username, DEMO_PASSWORD)
         tokens[username] = identity.create_token(username, "demo")
     identity.create_user(SECOND_ADMIN, "Demo second administrator", ["admin"], list(AREAS), None)
     authentication.set_password(SECOND_ADMIN, DEMO_PASSWORD)
     tokens[SECOND_ADMIN] = identity.create_token(SECOND_ADMIN, "demo")
-    repository.deploy(None, pathway_key, bundle_files.read_folder(*PATHWAY_FOLDERS))
+    _teams_and_agencies()
     people = {role: Actor.of(identity.get_user(f"demo-{role.replace('_', '-')}")) for role in ROLES}
     for child, area in CHILDREN:
         _referral(people, area, child, pathway_key)
@@ -162,6 +170,29 @@ def seed(pathway_key: str) -> dict[str, str] | None:
     _closed_long_ago(people, pathway_key)
     meetings.generate_ahead()
     return tokens
+
+
+def _demo_user(username: str, name: str, role: str, areas: list[str], **extra: str) -> None:
+    identity.create_user(username, name, [role], areas, f"{username}@example.org", **extra)
+    authentication.set_password(username, DEMO_PASSWORD)
+
+
+def _teams_and_agencies() -> None:
+    """A team per area with its manager and allocated worker, and a core member for every other core agency."""
+    _demo_user("demo-team-manager-south", "Demo south team manager", "team_manager", ["south"])
+    _demo_user(WORKERS["south"], "Demo south allocated worker", "allocated_worker", ["south"])
+    for name, area, manager in TEAMS:
+        identity.create_team(name, area, manager)
+    for (name, _area, manager), worker in zip(TEAMS, (WORKERS["north"], WORKERS["south"]), strict=True):
+        identity.set_team_and_agency(manager, team=name)
+        identity.set_team_and_agency(worker, team=name)
+    for code, name in meetings.pathway_timescales().core_agencies.items():
+        if code != CORE_AGENCY:
+            _demo_user(_core_member(code), f"Demo core member ({name})", "core_member", list(AREAS), agency=code)
+
+
+def _core_member(agency: str) -> str:
+    return "demo-core-member" if agency == CORE_AGENCY else f"demo-core-member-{agency.replace('_', '-')}"
 
 
 def _referral(people: dict[str, Actor], area: str, child: str, pathway_key: str) -> int:
@@ -176,7 +207,17 @@ def _walk(people: dict[str, Actor], case_id: int, steps: list[str]) -> None:
         write_queue.send_now(db.session)  # the step just opened is still queued in this one transaction
         task = db.session.scalar(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.status == "open",
                                                          HumanTask.element_id == element_id))
-        runtime.complete_task(people[task.role], task.id, ANSWERS[element_id])
+        # A step already handed to someone (the case's worker) is theirs; one kept to an agency, its core member's.
+        if task.assignee_id is not None:
+            actor = Actor.of(db.session.get(User, task.assignee_id))
+        elif task.group_code:
+            actor = Actor.of(identity.get_user(_core_member(task.group_code)))
+        else:
+            actor = people[task.role]
+        answers = ANSWERS[element_id]
+        if element_id == "hub_decision":
+            answers = {**answers, "allocated_worker": WORKERS[db.session.get(Case, case_id).area_code]}
+        runtime.complete_task(actor, task.id, answers)
 
 
 def _opened_days_ago(case_id: int, days: int) -> None:

@@ -31,6 +31,9 @@ class Case(db.Model):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who owns the case once the hub allocates it, and their team then: the worker's lane's steps go to them.
+    allocated_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
 
 
 class TaskDraft(db.Model):

@@ -32,6 +32,7 @@ RECORDS_EXPORT = "records.export"  # export a child's whole record, for a subjec
 AUDIT_VIEW = "audit.view"  # search its areas' audit log and download it as CSV
 CASES_OF_AREA = "cases.of_area"  # "My cases" lists every case of its areas with a step open, not only its own
 PLAN_ACTION_DONE = "plan_action.done"  # own plan actions of its areas: their work list, alerts, and marking done
+CASE_ALLOCATE = "case.allocate"  # change a case's allocated worker, moving their open steps to the new one
 
 MANAGES_TASKS = frozenset({TASK_SEE_AREA, TASK_REASSIGN, INSTANCE_CANCEL})
 OVERSEES = frozenset({OVERSIGHT_VIEW, MEETING_VIEW})
@@ -42,9 +43,10 @@ GRANTS: dict[str, frozenset[str]] = {
     # Those who meet the child report a missing episode: the referrer, the allocated worker and the coordinator.
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
-    # Until users carry their agency, the core members and allocated workers of an area own its plan actions.
+    # Until plan actions are matched to users' agencies, the core members and allocated workers of an area own
+    # its plan actions.
     "allocated_worker": frozenset({MESSAGE_DELIVER, PLAN_ACTION_DONE}),
-    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASES_OF_AREA},
+    "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASES_OF_AREA, CASE_ALLOCATE},
     "ric_senior_practitioner": frozenset(),
     "mace_chair": MANAGES_TASKS | OVERSEES | RUNS_MEETINGS | {ALERT_ESCALATION},
     "core_member": frozenset({PLAN_ACTION_DONE}),
@@ -88,12 +90,13 @@ class Decisions:
     deliver_messages: bool = False  # record what happened to a child (a missing episode) on their pathway
     manage_users: bool = False  # users and areas: add, change, reset a password, deactivate
     retry_incidents: bool = False
+    own_plan_actions: bool = False  # a work list of plan actions, and marking them done
+    change_worker: bool = False  # change a case's allocated worker
 
     @property
     def administer(self) -> bool:
         """The Administration pages: users, areas or incidents."""
         return self.manage_users or self.retry_incidents
-    own_plan_actions: bool = False  # a work list of plan actions, and marking them done
 
     def claim(self, task: HumanTask) -> bool:
         return self.actor is not None and access.can_claim(self.actor, task)
@@ -111,4 +114,5 @@ def decisions_for(actor: Actor | None) -> Decisions:
                      review_records=actor.may(RECORDS_ERASE), export_records=actor.may(RECORDS_EXPORT),
                      search_audit=actor.may(AUDIT_VIEW), deliver_messages=actor.may(MESSAGE_DELIVER),
                      manage_users=actor.may(USERS_MANAGE), retry_incidents=actor.may(INCIDENT_RETRY),
-                     see_area_cases=actor.may(CASES_OF_AREA), own_plan_actions=actor.may(PLAN_ACTION_DONE))
+                     see_area_cases=actor.may(CASES_OF_AREA), own_plan_actions=actor.may(PLAN_ACTION_DONE),
+                     change_worker=actor.may(CASE_ALLOCATE))

@@ -356,9 +356,11 @@ def _nth_weekday(month: date, weekday: int, nth: int) -> date:
 
 
 def name_agency_step(opened: StepOpened) -> None:
-    """A step run once per agency is named for the agency, as the pathway's core agencies list it."""
+    """A step run once per agency is named for the agency, as the pathway's core agencies list it, and kept to
+    that agency's people (the engine's group of the step)."""
     item = loop_item(opened.task)
     timescales = for_definition(opened.instance.definition)
     if timescales is not None and item in timescales.core_agencies:
         name = opened.task.task_spec.bpmn_name or opened.task.task_spec.bpmn_id
         opened.row["name"] = f"{name}: {timescales.core_agencies[item]}"[:255]
+        opened.row["group_code"] = item

@@ -26,7 +26,8 @@ load_all_checks()
 EVERY_CHECK = CHECKS.get_all()
 BUSINESS_RULES = {f"POST {API}/definitions", f"POST {API}/cases", f"POST {API}/cases/{{case_id}}/instances",
                   f"POST {API}/cases/{{case_id}}/messages", f"POST {API}/tasks/{{task_id}}/complete",
-                  f"POST {API}/referrals"}
+                  f"POST {API}/referrals",
+                  f"PUT {API}/cases/{{case_id}}/worker"}  # the worker must be an allocated worker of the case's area
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance, Timer
 from processes.identity import users as identity
 from processes.identity.models import ApiToken, Area, User
-from processes.mace import demo, retention
+from processes.mace import demo, meetings, retention
 from processes.mace.demo import PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.roles import ROLES
@@ -267,7 +267,11 @@ def test_demo_seed_creates_users_pathway_and_cases_once(app):
     first = run(app, "demo", "seed")
     assert first.exit_code == 0, first.output
     expected_users = {f"demo-{role.replace('_', '-')}" for role in ROLES} | {demo.SECOND_ADMIN}
-    assert set(db.session.scalars(select(User.username))) == expected_users
+    agencies = meetings.pathway_timescales().core_agencies
+    team_people = {"demo-team-manager-south", *demo.WORKERS.values()} | {
+        f"demo-core-member-{code.replace('_', '-')}" for code in agencies if code != demo.CORE_AGENCY}
+    assert set(db.session.scalars(select(User.username))) == expected_users | team_people
+    assert identity.get_user("demo-core-member").agency == demo.CORE_AGENCY
     for role in ROLES:
         assert {r.role for r in identity.get_user(f"demo-{role.replace('_', '-')}").roles} == {role}
     names = {identity.get_user(f"demo-{role.replace('_', '-')}").display_name for role in ROLES}

@@ -20,6 +20,7 @@ from processes.engine import bundle_files, repository, runtime
 from processes.engine.actors import Actor
 from processes.engine.db import db
 from processes.engine.models import HumanTask, ProcessInstance
+from processes.identity import users as identity
 from processes.mace.demo import ANSWERS, PATHWAY_FOLDERS
 from processes.mace.models import Case
 from processes.mace.timescales import FILE_NAME, WEEKDAYS, Meeting, Timescales
@@ -77,10 +78,26 @@ class Child:
         """Complete the open step, or every open instance of it (one per agency), by its role's person."""
         tasks = self.steps(element_id)
         assert tasks, f"{element_id} is not open: {self.open_steps()}"
+        given = {**ANSWERS[element_id], **answers}
+        if given.get("hub_decision") == "allocate":
+            given.setdefault("allocated_worker", self.people["allocated_worker"].username)
         for task in tasks:
-            runtime.complete_task(self.people[task.role], task.id, {**ANSWERS[element_id], **answers})
+            runtime.complete_task(self.actor_for(task), task.id, given)
         self.done.append(element_id)
         return tasks[-1]
+
+    def actor_for(self, task: HumanTask) -> Actor:
+        """Who does the step: its role's person, or, for a step kept to one agency, that agency's core member
+        (made, in the role's person's areas, the first time one is needed)."""
+        if not task.group_code:
+            return self.people[task.role]
+        key = f"{task.role}:{task.group_code}"
+        if key not in self.people:
+            base = self.people[task.role]
+            username = f"{base.username}-{task.group_code}"
+            identity.create_user(username, username, [task.role], sorted(base.areas), agency=task.group_code)
+            self.people[key] = Actor.of(identity.get_user(username))
+        return self.people[key]
 
     def travel(self, when: datetime) -> None:
         """Move the clock on and let the sweep fire whatever timers fell due, as the scheduler would."""

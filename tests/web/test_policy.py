@@ -22,7 +22,7 @@ PASSWORD = "policy-test-password"
 PATHWAY_PERMISSIONS = {policy.OVERSIGHT_VIEW, policy.MEETING_VIEW, policy.MEETING_MANAGE,
                        policy.MEETING_RECORD_OUTCOME, policy.REFERRAL_START, policy.ALERT_OVERDUE,
                        policy.ALERT_ESCALATION, policy.RECORDS_ERASE, policy.RECORDS_EXPORT, policy.AUDIT_VIEW,
-                       policy.CASES_OF_AREA, policy.PLAN_ACTION_DONE}
+                       policy.CASES_OF_AREA, policy.PLAN_ACTION_DONE, policy.CASE_ALLOCATE}
 
 
 @pytest.fixture

@@ -277,7 +277,7 @@ def test_the_attendance_register_names_a_missing_deputy_nominator_and_saves_a_go
     assert "Police" not in missing and "CAMHS" in missing
 
 
-OUTCOME = {"agencies_present": ["police", "health"], "risk_level_agreed": "yes", "agreed_risk_level": "High",
+OUTCOME = {"risk_level_agreed": "yes", "agreed_risk_level": "High",
            "plan_delivery": "on_track", "measures_of_success_agreed": "School attendance",
            "escalation_agreed": "no", "mace1_outcome": "continue_review"}
 
@@ -303,13 +303,10 @@ def test_recording_an_outcome_moves_the_childs_pathway_on(child, signed_in):
     assert "Record outcome" in text(client.get(meeting))
     path = f"{meeting}/items/{booking_id(child.case.id)}/outcome"
     token = form_token(client, path)
+    assert "Agencies represented" not in text(client.get(path)), "the register holds attendance, not this form"
     missing = client.post(path, data={"csrf_token": token})
-    assert missing.status_code == 400 and "Select at least one option for agencies represented" in \
-        errors_listed(missing).values()
-    added = client.post(path, data={**OUTCOME, "action": "add:deputies", "csrf_token": token})
-    assert added.status_code == 200 and 'name="deputies-rows" value="1"' in text(added)
-    done = client.post(path, data={**OUTCOME, "deputies-rows": "1", "deputies.0.agency": "police",
-                                   "deputies.0.briefed": "yes", "csrf_token": token})
+    assert missing.status_code == 400 and "Select outcome" in errors_listed(missing).values()
+    done = client.post(path, data={**OUTCOME, "csrf_token": token})
     assert done.status_code == 302 and done.headers["Location"] == meeting
     assert set(child.open_steps()) == {"disseminate", "update_parents"}
     assert "Outcome recorded" in text(client.get(meeting))
