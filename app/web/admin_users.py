@@ -28,6 +28,18 @@ def _area_options() -> list[tuple[str, str]]:
     return [(a.code, a.name) for a in identity.list_areas(actor())]
 
 
+def _agency_options() -> list[tuple[str, str]]:
+    return list(identity.agencies().items())
+
+
+def _team_options() -> list[tuple[str, str]]:
+    return [(t.name, t.name) for t in identity.list_teams()]
+
+
+AGENCY_QUESTION = Question("agency", "select", "Agency", "The core agency they speak for at MACE 1, if any.",
+                           required=False, options=_agency_options)
+TEAM_QUESTION = Question("team", "select", "Team", "Their overdue steps go to this team's manager.",
+                         required=False, options=_team_options)
 ROLES_QUESTION = Question("roles", "checkboxes", "Roles", "What they do in the pathway; choose one or more.",
                           options=_role_options)
 AREAS_QUESTION = Question("areas", "checkboxes", "Areas", "They see the cases and steps of these areas only.",
@@ -41,6 +53,8 @@ NEW_USER = (
              required=False, max_length=254),
     ROLES_QUESTION,
     AREAS_QUESTION,
+    AGENCY_QUESTION,
+    TEAM_QUESTION,
 )
 # Refusals about the user as a whole, not one field, point at the button that asked.
 ANCHORS = {"user": "user-action"}
@@ -75,8 +89,11 @@ def _user_page(user_id: int, errors: dict[str, list[str]] | None = None, given: 
                status: int = 200) -> ResponseReturnValue:
     me = actor()
     user = identity.user_by_id(me, user_id)
-    values = {"roles": [r.role for r in user.roles], "areas": [a.area_code for a in user.areas], **(given or {})}
-    fields = {f.name: f for f in adminkit.fields((ROLES_QUESTION, AREAS_QUESTION), values, errors)}
+    team = identity.team_of(user.id)
+    values = {"roles": [r.role for r in user.roles], "areas": [a.area_code for a in user.areas],
+              "agency": user.agency, "team": team.name if team else None, **(given or {})}
+    fields = {f.name: f for f in adminkit.fields((ROLES_QUESTION, AREAS_QUESTION, AGENCY_QUESTION, TEAM_QUESTION),
+                                                 values, errors)}
     return render_template("admin/user.html", user=user, me=me, fields=fields,
                            errors=adminkit.summary(errors or {}, anchors=ANCHORS)), status
 
@@ -97,6 +114,19 @@ def change(user_id: int, what: str) -> ResponseReturnValue:
     except InvalidInput as invalid:
         return _user_page(user_id, invalid.errors, chosen, status=400)
     flash(f"The {what} of {target.username} are saved.", "success")
+    return redirect(url_for("web.admin_users.user", user_id=user_id))
+
+
+@bp.post(f"/<{ID}:user_id>/team-agency")
+def change_team_and_agency(user_id: int) -> ResponseReturnValue:
+    me = actor()
+    target = identity.user_by_id(me, user_id)
+    chosen = adminkit.answers((AGENCY_QUESTION, TEAM_QUESTION))
+    try:
+        identity.set_team_and_agency(target.username, by=me, **chosen)
+    except InvalidInput as invalid:
+        return _user_page(user_id, invalid.errors, chosen, status=400)
+    flash(f"The agency and team of {target.username} are saved.", "success")
     return redirect(url_for("web.admin_users.user", user_id=user_id))
 
 

@@ -66,6 +66,7 @@ ACTIONS = {
     "user.add": "User added",
     "user.roles": "User's roles changed",
     "user.areas": "User's areas changed",
+    "user.team_agency": "User's agency and team changed",
     "user.password_reset": "User's password reset",
     "user.password_change": "Password chosen after a reset",
     "user.sessions_ended": "User's sessions ended",

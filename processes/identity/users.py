@@ -235,8 +235,10 @@ def set_areas(by: Actor | None, username: str, areas: list[str]) -> User:
 
 
 @atomic
-def set_team_and_agency(username: str, *, team: str | None = None, agency: str | None = None) -> User:
-    """Move a user to a team and set the agency they speak for (either left as it is when not given)."""
+def set_team_and_agency(username: str, *, team: str | None = None, agency: str | None = None,
+                        by: Actor | None = None) -> User:
+    """Move a user to a team and set the agency they speak for (either left as it is when not given). Audited."""
+    require_manager(by)
     user = get_user(username)
     errors: dict[str, list[str]] = {}
     team_id = _team_and_agency_errors(team, agency, [a.area_code for a in user.areas], errors)
@@ -246,7 +248,12 @@ def set_team_and_agency(username: str, *, team: str | None = None, agency: str |
         user.team_id = team_id
     if agency is not None:
         user.agency = agency
+    audit.record(by, "user.team_agency", detail=f"user {user.id}: team {user.team_id}, agency {user.agency}")
     return user
+
+
+def list_teams() -> list[Team]:
+    return list(db.session.scalars(select(Team).order_by(Team.name)))
 
 
 def team_of(user_id: int) -> Team | None:

@@ -29,10 +29,11 @@ class MyCase:
 
 
 def _case_ids(actor: Actor) -> Select:
-    """Each way a case is the actor's, as one set of case ids. A case's own allocated worker, once the case
-    records one, is one more member of this union (`select(Case.id).where(Case.allocated_worker_id == ...)`)."""
+    """Each way a case is the actor's, as one set of case ids: allocated to them, or a step of theirs."""
     # A completed step keeps its assignee (whoever claimed or completed it), so this covers steps done too.
-    ways = [select(HumanTask.case_id).where(HumanTask.assignee_id == actor.id,
+    ways = [select(Case.id.label("case_id")).where(Case.allocated_worker_id == actor.id,
+                                                   Case.area_code.in_(actor.areas)),
+            select(HumanTask.case_id).where(HumanTask.assignee_id == actor.id,
                                             HumanTask.area_code.in_(actor.areas))]
     if actor.may(CASES_OF_AREA):
         ways.append(select(HumanTask.case_id).where(HumanTask.status == "open", HumanTask.area_code.in_(actor.areas)))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from processes.engine import audit
 from processes.engine.actors import Actor
@@ -25,16 +26,22 @@ STATUSES = ("open", "done", "dropped")
 WORKLIST_LIMIT = 200
 
 
-def owner_clause() -> ColumnElement[bool]:
-    """Which active users own a plan action (correlated with PlanAction): people of the action's area in a role
-    that may mark actions done. When users carry their agency (the `owner` branch's users.agency), add the one
-    line marked below and an agency's actions go to that agency's people alone."""
+def _may_own(user: type[User]) -> ColumnElement[bool]:
+    """An active user of the action's area in a role that may mark actions done (correlated with PlanAction)."""
     return and_(
-        User.is_active.is_(True),
-        exists().where(UserRole.user_id == User.id, UserRole.role.in_(policy.roles_with(policy.PLAN_ACTION_DONE))),
-        exists().where(UserArea.user_id == User.id, UserArea.area_code == PlanAction.area_code),
-        # User.agency == PlanAction.agency,
+        user.is_active.is_(True),
+        exists().where(UserRole.user_id == user.id, UserRole.role.in_(policy.roles_with(policy.PLAN_ACTION_DONE))),
+        exists().where(UserArea.user_id == user.id, UserArea.area_code == PlanAction.area_code),
     )
+
+
+def owner_clause() -> ColumnElement[bool]:
+    """Which users own a plan action: those of its agency among the area's owners; when none of the area's
+    owners speaks for that agency (a school's action, say), every owner of the area, so no action goes unowned."""
+    colleague = aliased(User)
+    return and_(_may_own(User), or_(
+        User.agency == PlanAction.agency,
+        ~exists().where(colleague.agency == PlanAction.agency, _may_own(colleague))))
 
 
 def _end_of(day: date) -> datetime:

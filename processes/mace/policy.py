@@ -43,8 +43,7 @@ GRANTS: dict[str, frozenset[str]] = {
     # Those who meet the child report a missing episode: the referrer, the allocated worker and the coordinator.
     "referrer": frozenset({REFERRAL_START, MESSAGE_DELIVER}),
     "hub_practitioner": frozenset(),
-    # Until plan actions are matched to users' agencies, the core members and allocated workers of an area own
-    # its plan actions.
+    # The core members and allocated workers of an area own its plan actions: those of the action's agency first.
     "allocated_worker": frozenset({MESSAGE_DELIVER, PLAN_ACTION_DONE}),
     "team_manager": MANAGES_TASKS | OVERSEES | {ALERT_OVERDUE, CASES_OF_AREA, CASE_ALLOCATE},
     "ric_senior_practitioner": frozenset(),

@@ -12,6 +12,7 @@ from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.engine.errors import Forbidden, NotFound
 from processes.engine.models import AuditEvent
+from processes.identity import users as identity
 from processes.mace import casefile, plan_actions
 from processes.mace.contract import ACTION_ESCALATION, ACTION_REMINDER
 from processes.mace.demo import ANSWERS
@@ -74,6 +75,15 @@ def test_an_overdue_action_reaches_its_owners_and_then_the_chairs(child, people)
     actions_audited = db.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == child.case.id,
                                                                          AuditEvent.action.like("plan_action.%")))
     assert list(actions_audited) == ["plan_action.reminder", "plan_action.overdue", "plan_action.escalation"]
+
+
+def test_an_agencys_action_goes_to_that_agencys_people_once_the_area_has_some(child, people):
+    [action] = actions(child.case.id)
+    identity.set_team_and_agency(people["core_member"].username, agency=action.agency)
+    assert sweep_actions(child, aware(action.remind_at) + timedelta(minutes=1)) == ["reminder"]
+    assert told("reminder") == {people["core_member"].id}, "the other owners of the area are not the agency's"
+    assert plan_actions.worklist(people["allocated_worker"]) == []
+    assert [a.id for a in plan_actions.worklist(people["core_member"])] == [action.id]
 
 
 def test_an_action_marked_done_by_an_owner_is_chased_no_more(child, people):

@@ -15,7 +15,9 @@ from processes.engine.db import db
 from processes.engine.models import AuditEvent, HumanTask
 from processes.identity import users as identity
 from processes.identity.models import Area, User, WebSession
+from processes.mace import allocation
 from tests.support.factories import BOTH_AREAS, person, start_case
+from tests.support.pathway import deploy_pathway
 from tests.support.tasks import open_task
 from tests.support.web import PASSWORD, csrf_token, errors_listed, signed_in_client
 
@@ -255,3 +257,22 @@ def test_areas_are_added_and_renamed_audited_and_a_taken_code_or_empty_name_chan
     assert [(a.code, a.name) for a in db.session.scalars(select(Area).order_by(Area.code))] == \
         [("east", "East Riding"), ("north", "North"), ("south", "South")]
     assert len(audited("area.add")) == 1 and len(audited("area.rename")) == 1
+
+
+def test_a_users_agency_and_team_are_set_from_the_configured_lists_and_audited(signed_in, people):
+    deploy_pathway()  # the agencies offered are the deployed pathway's core agencies
+    identity.create_team("North Exploitation Team", "north", "tam-manager")
+    agency, name = next(iter(allocation.core_agencies().items()))
+    admin = signed_in()
+    worker = user("wren-worker")
+    page = html.unescape(admin.get(f"/admin/users/{worker.id}").get_data(as_text=True))
+    assert name in page and "North Exploitation Team" in page, "the choices come from configuration and teams"
+    action = f"/admin/users/{worker.id}/team-agency"
+    refused = post(admin, f"/admin/users/{worker.id}", action, {"agency": "no-such-agency", "team": ""})
+    assert refused.status_code == 400 and "agency" in listed(refused)
+    assert (user("wren-worker").agency, identity.team_of(worker.id)) == (None, None), "a refusal changes nothing"
+    saved = post(admin, f"/admin/users/{worker.id}", action, {"agency": agency, "team": "North Exploitation Team"})
+    assert saved.status_code == 302
+    assert user("wren-worker").agency == agency
+    assert identity.team_of(worker.id).name == "North Exploitation Team"
+    assert len(audited("user.team_agency")) == 1
