@@ -14,11 +14,9 @@ from sqlalchemy import select
 
 from app.web.auth import limiter
 from app.web.display import uk_date
-from processes.engine import runtime
 from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.mace import casefile
-from processes.mace.demo import ANSWERS
 from processes.mace.models import Booking, BookingMove, Meeting
 from processes.mace.working_days import UK
 from tests.support.factories import BOTH_AREAS
@@ -78,7 +76,7 @@ def test_a_conflict_gives_the_time_in_uk_words(referred, people, signed_in):
     task = referred.step("hub_decision")
     client = signed_in("hub_practitioner")
     token = csrf_token(client.get(f"/tasks/{task.id}"))
-    runtime.complete_task(people["hub_practitioner"], task.id, ANSWERS["hub_decision"])
+    referred.complete("hub_decision")
     late = client.post(f"/tasks/{task.id}", data={"csrf_token": token, "action": "complete",
                                                   "hub_decision": "allocate", "hub_reason": "Late"})
     assert late.status_code == 409
