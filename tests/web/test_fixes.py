@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.web.auth import limiter
 from app.web.display import uk_date
+from processes.engine import tasks
 from processes.engine.clock import aware
 from processes.engine.db import db
 from processes.mace import casefile
@@ -95,6 +96,7 @@ def test_a_refusal_names_the_roles_that_may_by_their_names(app, people, signed_i
 def test_steps_name_their_role_in_plain_english(referred, people, signed_in):
     referred.complete("hub_decision")
     task = referred.step("ric_record")
+    tasks.unclaim(people["allocated_worker"], task.id)  # given back by the case's worker: the role's to take
     page = text(signed_in("team_manager").get(f"/tasks/{task.id}"))
     assert "anyone who is an allocated worker in" in page and "a allocated" not in page
 
@@ -135,12 +137,15 @@ def test_which_service_is_asked_inside_its_answer_and_required_only_then(referre
     missing = client.post(f"/tasks/{task.id}", data={"csrf_token": token, "action": "complete",
                                                      "hub_decision": "other_services", "hub_reason": "Early Help"})
     assert missing.status_code == 400 and errors_listed(missing) == {"other_service": "Select which service?"}
+    worker = people["allocated_worker"].username
     done = client.post(f"/tasks/{task.id}", data={"csrf_token": token, "action": "complete", "hub_decision": "allocate",
-                                                  "other_service": "early_help", "hub_reason": "Allocate"})
+                                                  "other_service": "early_help", "hub_reason": "Allocate",
+                                                  "allocated_worker": worker})
     assert done.status_code == 302, "a hidden question's answer is no error: it does not apply"
     [answer] = [a for a in casefile.case_file(people["hub_practitioner"], referred.case.id).answers
                 if a.step.id == task.id]
-    assert answer.data == {"hub_decision": "allocate", "hub_reason": "Allocate"}, "the hidden answer is dropped"
+    assert answer.data == {"hub_decision": "allocate", "hub_reason": "Allocate", "allocated_worker": worker}, \
+        "the hidden answer is dropped"
 
 
 # The weekly chart, the outcome summary and moving a case
