@@ -58,7 +58,8 @@ def plan(app, make_people):
     case, _ = start_case(people["referrer"], KEY, "Robin Example")
     for step in ("screen", "hub_decision", "ric_record"):
         task = open_task(case.id, step)
-        runtime.complete_task(people[task.role], task.id, ANSWERS[step])
+        named = {"allocated_worker": people["allocated_worker"].username} if step == "hub_decision" else {}
+        runtime.complete_task(people[task.role], task.id, {**ANSWERS[step], **named})
     return case.id, open_task(case.id, "ric_plan").id, people
 
 
