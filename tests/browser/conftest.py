@@ -124,14 +124,18 @@ def axe() -> Iterator[AxeChecked]:
     assert not missed, f"pages visited but never checked with axe-core: {missed}"
 
 
+PHONE = 375  # px: a phone's width, at which no page may scroll sideways
+
+
 @pytest.fixture
 def browse(chromium, server, axe):
     """A new browser (own cookies) for a user; every page it opens is watched for the axe check."""
     contexts = []
 
-    def open_browser():
+    def open_browser(width: int = 1280):
         # Playwright injects axe-core as an inline script, which the app's Content-Security-Policy refuses.
-        context = chromium.new_context(base_url=server.url, bypass_csp=True, viewport={"width": 1280, "height": 900})
+        context = chromium.new_context(base_url=server.url, bypass_csp=True,
+                                       viewport={"width": width, "height": 900 if width > PHONE else 740})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

@@ -9,6 +9,7 @@ import re
 import time_machine
 from playwright.sync_api import expect
 
+from processes.engine import tasks
 from processes.engine.db import db
 from tests.browser import test_oversight_journeys as journeys
 from tests.browser.conftest import AxeChecked, sign_in
@@ -51,7 +52,10 @@ def phone(browse, axe: AxeChecked, username: str):
 def test_the_inbox_task_and_case_pages_fit_a_phone(pathway, browse, axe):
     with time_machine.travel(MONDAY, tick=False) as clock:
         with pathway.context():
-            walk(start_child(pathway.people, clock), TO_MACE1[:2])  # the RIC Record waits to be claimed
+            child = start_child(pathway.people, clock)
+            walk(child, TO_MACE1[:2])
+            # Given back by the worker the hub named, the RIC Record waits in the pool to be claimed.
+            tasks.unclaim(pathway.people["allocated_worker"], child.step("ric_record").id)
             db.session.remove()
         worker = phone(browse, axe, "allocated-worker")
         worker.get_by_role("link", name=re.compile("^Available to claim")).click()
