@@ -73,7 +73,8 @@ def test_an_overdue_action_reaches_its_owners_and_then_the_chairs(child, people)
     assert sweep_actions(child, escalate_at + timedelta(days=30)) == [], "each alert is raised once"
     assert db.session.scalar(select(PlanAction.next_alert_at).where(PlanAction.id == action.id)) is None
     actions_audited = db.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == child.case.id,
-                                                                         AuditEvent.action.like("plan_action.%")))
+                                                                         AuditEvent.action.like("plan_action.%"))
+                                     .order_by(AuditEvent.id))
     assert list(actions_audited) == ["plan_action.reminder", "plan_action.overdue", "plan_action.escalation"]
 
 
